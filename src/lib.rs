@@ -1,0 +1,9 @@
+//! `ablate`: ablation studies of deep models, built first around SPL-Net
+//! (Shu et al., facial attribute recognition from few labels).
+//!
+//! The flow: [`registry`] resolves variant files into toggles with a content
+//! hash; later stages build the model from them, run grids and render reports.
+
+pub mod device;
+pub mod groups;
+pub mod registry;

@@ -1,0 +1,5 @@
+//! Integration tests: one harness, one module per area.
+
+mod cli;
+mod registry;
+mod support;
