@@ -80,19 +80,20 @@ pub struct Variant {
     pub toggles: Toggles,
     pub hyper: Hyper,
     pub hash: ContentHash,
-    /// Where each toggle got its value, and from which variant of the chain.
-    toggle_origin: BTreeMap<&'static str, (Location, String)>,
+    /// Where each toggle and hyper-parameter got its value, and from which
+    /// variant of the chain.
+    origin: BTreeMap<String, (Location, String)>,
     /// The `extends` line of this variant's own file.
     extends_at: Option<Location>,
 }
 
 impl Variant {
-    /// A diagnostic's location and message about toggle `key`: at the line
-    /// that sets it in this variant's file, or, when it is inherited, at the
-    /// `extends` line with a note saying where the value comes from.
-    pub fn about_toggle(&self, key: &str, why: &str) -> (Location, String) {
+    /// A diagnostic's location and message about a toggle or hyper key: at
+    /// the line that sets it in this variant's file, or, when it is
+    /// inherited, at the `extends` line with a note saying where it is set.
+    pub fn about_key(&self, key: &str, why: &str) -> (Location, String) {
         let message = format!("variant {:?}: {why}", self.name);
-        match self.toggle_origin.get(key) {
+        match self.origin.get(key) {
             Some((at, from)) if from == &self.name => (at.clone(), message),
             Some((at, from)) => (
                 self.extends_at.clone().unwrap_or_else(|| at.clone()),
@@ -313,15 +314,19 @@ fn merge(chain: &[&Source]) -> Result<Variant, Diagnostic> {
     let root = chain[chain.len() - 1];
     let mut hyper = Hyper::default();
     let mut values: BTreeMap<&'static str, (toml::Value, (Location, String))> = BTreeMap::new();
+    let mut origin = BTreeMap::new();
     for source in chain.iter().rev() {
         hyper = hyper.overlaid_with(&source.hyper);
+        for (key, at) in &source.hyper_at {
+            origin.insert(key.clone(), (at.clone(), source.name.clone()));
+        }
         let t = &source.toggles;
         macro_rules! take {
             ($($key:ident),*) => {$(
                 if let Some(v) = &t.$key {
                     let value = toml::Value::try_from(v.get_ref()).expect("toggle serializes");
-                    let origin = (source.locate(v.span()), source.name.clone());
-                    values.insert(stringify!($key), (value, origin));
+                    let from = (source.locate(v.span()), source.name.clone());
+                    values.insert(stringify!($key), (value, from));
                 }
             )*};
         }
@@ -358,7 +363,7 @@ fn merge(chain: &[&Source]) -> Result<Variant, Diagnostic> {
     let toggles: Toggles = toml::Value::Table(table)
         .try_into()
         .expect("every toggle was checked on parsing");
-    let toggle_origin = values.into_iter().map(|(k, (_, at))| (k, at)).collect();
+    origin.extend(values.into_iter().map(|(k, (_, at))| (k.to_string(), at)));
     Ok(Variant {
         hash: content_hash(&leaf.name, &toggles, &hyper),
         name: leaf.name.clone(),
@@ -367,7 +372,7 @@ fn merge(chain: &[&Source]) -> Result<Variant, Diagnostic> {
         chain: chain.iter().map(|s| s.name.clone()).collect(),
         toggles,
         hyper,
-        toggle_origin,
+        origin,
         extends_at: leaf.extends.as_ref().map(|(_, at)| at.clone()),
     })
 }

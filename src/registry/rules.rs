@@ -16,7 +16,7 @@ pub fn review(variant: &Variant) -> Vec<Diagnostic> {
     let mut warn = |key: &'static str, why: String| {
         if !warned.contains(&key) {
             warned.push(key);
-            let (location, message) = variant.about_toggle(key, &why);
+            let (location, message) = variant.about_key(key, &why);
             found.push(Diagnostic::warning(location, message));
         }
     };
@@ -81,12 +81,78 @@ pub fn review(variant: &Variant) -> Vec<Diagnostic> {
         );
     }
 
+    found.extend(review_hyper(variant));
+
     if t.pct && !t.mss && t.schedule != Schedule::Supervised {
-        let (location, message) = variant.about_toggle(
+        let (location, message) = variant.about_key(
             "pct",
             "`pct` needs `mss = true`: the PCT heads read the four region branches of MSS (Section 3.3.3)",
         );
         found.push(Diagnostic::error(location, message));
     }
     found
+}
+
+/// Hyper-parameters set where nothing reads them.
+fn review_hyper(variant: &Variant) -> Vec<Diagnostic> {
+    let t = &variant.toggles;
+    let h = &variant.hyper;
+    let unlabeled = t.uses_unlabeled_data();
+    let pct = unlabeled && t.pct && t.mss;
+    let checks = [
+        (
+            "patches_per_side",
+            h.patches_per_side.is_some(),
+            unlabeled && t.prt,
+            "PRT",
+        ),
+        (
+            "dominant_components",
+            h.dominant_components.is_some(),
+            pct,
+            "PCT",
+        ),
+        ("lambda_pct", h.lambda_pct.is_some(), pct, "PCT"),
+        (
+            "lambda_pst",
+            h.lambda_pst.is_some(),
+            unlabeled && t.pst,
+            "PST",
+        ),
+        (
+            "label_smoothing",
+            h.label_smoothing.is_some(),
+            unlabeled && t.pst,
+            "PST",
+        ),
+        (
+            "discriminator_steps",
+            h.discriminator_steps.is_some(),
+            pct && t.alignment == Alignment::Adversarial,
+            "adversarial alignment",
+        ),
+        (
+            "stage1_epochs",
+            h.stage1_epochs.is_some(),
+            unlabeled && t.schedule == Schedule::TwoStage,
+            "a stage 1",
+        ),
+        (
+            "stage1_batch",
+            h.stage1_batch.is_some(),
+            unlabeled,
+            "unlabeled data",
+        ),
+    ];
+    checks
+        .into_iter()
+        .filter(|(_, set, effective, _)| *set && !*effective)
+        .map(|(key, _, _, needs)| {
+            let (location, message) = variant.about_key(
+                key,
+                &format!("`{key}` has no effect: this variant trains without {needs}"),
+            );
+            Diagnostic::warning(location, message)
+        })
+        .collect()
 }

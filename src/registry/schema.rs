@@ -68,9 +68,15 @@ impl Toggles {
         "schedule",
     ];
 
-    /// Whether any auxiliary task runs on unlabeled data.
+    /// Whether any auxiliary task is switched on.
     pub fn has_auxiliary_task(&self) -> bool {
         self.prt || self.pst || self.pct
+    }
+
+    /// Whether training touches unlabeled data (a stage 1, or the joint loop
+    /// of one-stage training).
+    pub fn uses_unlabeled_data(&self) -> bool {
+        self.schedule != Schedule::Supervised && self.has_auxiliary_task()
     }
 }
 

@@ -4,6 +4,7 @@
 use super::diagnostic::{Diagnostic, Location};
 use super::schema::{Alignment, Attention, Hyper, Schedule};
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use toml::Spanned;
 
@@ -18,6 +19,14 @@ struct VariantFile {
     extends: Option<Spanned<String>>,
     toggles: Option<Spanned<ToggleOverrides>>,
     hyper: Option<Hyper>,
+}
+
+/// Where each `[hyper]` key is written (read in a second pass, as `Hyper`
+/// itself keeps no spans).
+#[derive(Debug, Deserialize)]
+struct HyperKeys {
+    #[serde(default)]
+    hyper: BTreeMap<String, Spanned<toml::Value>>,
 }
 
 /// The `[toggles]` table: every key optional, as a variant that `extends`
@@ -48,6 +57,8 @@ pub struct Source {
     pub toggles: ToggleOverrides,
     pub toggles_at: Location,
     pub hyper: Hyper,
+    /// The location of each `[hyper]` key this file sets.
+    pub hyper_at: BTreeMap<String, Location>,
 }
 
 impl Source {
@@ -113,6 +124,14 @@ pub fn parse(path: &Path, text: String) -> Result<Source, Diagnostic> {
         }
         None => (ToggleOverrides::default(), name_at.clone()),
     };
+    let hyper_at = toml::from_str::<HyperKeys>(&text)
+        .map(|keys| {
+            keys.hyper
+                .into_iter()
+                .map(|(key, value)| (key, at(value.span())))
+                .collect()
+        })
+        .unwrap_or_default();
     let description_at = at(file.description.span());
     let description = file.description.into_inner();
     if description.trim().is_empty() {
@@ -128,6 +147,7 @@ pub fn parse(path: &Path, text: String) -> Result<Source, Diagnostic> {
         toggles,
         toggles_at,
         hyper: file.hyper.unwrap_or_default(),
+        hyper_at,
     })
 }
 

@@ -428,3 +428,28 @@ fn a_new_file_with_extends_joins_the_registry() {
     let matrix = Matrix::of(registry.variants());
     assert_eq!(matrix.rows.last().unwrap()[0], "SPL m2");
 }
+
+#[test]
+fn hyper_parameters_nothing_reads_are_warnings_at_their_line() {
+    let dir = tempfile::tempdir().unwrap();
+    write(
+        dir.path(),
+        "r.toml",
+        "name = \"R m4\"\ndescription = \"d\"\nextends = \"SPL R\"\n[hyper]\npatches_per_side = 4\ndominant_components = 6\ndiscriminator_steps = 5\n",
+    );
+    let registry =
+        Registry::load_with_base(&[dir.path().to_path_buf()], Some(&variants_dir())).unwrap();
+    let warnings: Vec<String> = registry
+        .diagnostics()
+        .iter()
+        .map(|d| d.to_string())
+        .collect();
+    assert_eq!(warnings.len(), 2, "{warnings:#?}");
+    assert!(warnings[0].ends_with("r.toml:6:23: warning: variant \"R m4\": `dominant_components` has no effect: this variant trains without PCT"), "{warnings:#?}");
+    assert!(
+        warnings[1].contains(
+            "r.toml:7:23: warning: variant \"R m4\": `discriminator_steps` has no effect"
+        ),
+        "{warnings:#?}"
+    );
+}
