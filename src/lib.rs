@@ -7,3 +7,4 @@
 pub mod device;
 pub mod groups;
 pub mod registry;
+pub mod stats;
