@@ -6,4 +6,6 @@
 
 pub mod device;
 pub mod groups;
+pub mod model;
+pub mod profile;
 pub mod registry;
