@@ -53,9 +53,8 @@ impl RegionBranch {
     /// d4 of this branch.
     pub fn forward_t(&self, o: &[Tensor; 4], train: bool) -> Tensor {
         let mut d = self.dca[0].forward_t(&o[0], &o[0], train);
-        for n in 1..4 {
-            let matched = self.down[n - 1].forward_t(&d, train);
-            d = self.dca[n].forward_t(&o[n], &matched, train);
+        for ((o_n, down), dca) in o[1..].iter().zip(&self.down).zip(&self.dca[1..]) {
+            d = dca.forward_t(o_n, &down.forward_t(&d, train), train);
         }
         d
     }
