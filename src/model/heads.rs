@@ -221,3 +221,30 @@ impl BaselineHead {
         self.fc2.forward(&self.fc1.forward(&gap(o4)).relu())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::groups::{CELEBA, MAAD};
+    use tch::nn::VarStore;
+    use tch::Device;
+
+    #[test]
+    fn far_logits_come_back_in_the_datasets_attribute_order() {
+        for labels in [CELEBA, MAAD] {
+            let vs = VarStore::new(Device::Cpu);
+            let heads = RegionHeads::new(&vs.root(), &labels, 4);
+            // Each head's logit k stands for the k-th label of its region.
+            let per_region: BTreeMap<Region, Tensor> = Region::ALL
+                .iter()
+                .map(|&r| {
+                    let ids: Vec<f32> = labels.indices(r).iter().map(|&i| i as f32).collect();
+                    (r, Tensor::from_slice(&ids).unsqueeze(0))
+                })
+                .collect();
+            let ordered = Vec::<f32>::try_from(heads.in_label_order(&per_region).squeeze_dim(0)).unwrap();
+            let expected: Vec<f32> = (0..labels.len()).map(|i| i as f32).collect();
+            assert_eq!(ordered, expected, "{}", labels.name);
+        }
+    }
+}
