@@ -105,9 +105,9 @@ fn giga(n: u64) -> String {
     format!("{:.3}G", n as f64 / 1e9)
 }
 
-fn describe_model(name: &str, m: &ModelStats) -> String {
+fn describe_model(m: &ModelStats) -> String {
     let mut out = format!(
-        "{name} ({}): {} params, {} FLOPs (multiply-adds)\n",
+        "{} model: {} params, {} FLOPs (multiply-adds per image)\n",
         m.stage,
         millions(m.params),
         giga(m.flops)
@@ -125,10 +125,10 @@ fn describe_model(name: &str, m: &ModelStats) -> String {
 fn describe(stats: &VariantStats) -> String {
     let mut out = format!("{} at profile {}\n", stats.variant, stats.profile);
     match &stats.stage1 {
-        Some(m) => out += &describe_model("stage1", m),
-        None => out += "stage1: none (trained on labels only)\n",
+        Some(m) => out += &describe_model(m),
+        None => out += "no pre-training model (trained on labels only)\n",
     }
-    out + &describe_model("stage2", &stats.stage2)
+    out + &describe_model(&stats.stage2)
 }
 
 fn table(rows: &[Row], profile: &Profile) -> String {

@@ -242,9 +242,57 @@ mod tests {
                     (r, Tensor::from_slice(&ids).unsqueeze(0))
                 })
                 .collect();
-            let ordered = Vec::<f32>::try_from(heads.in_label_order(&per_region).squeeze_dim(0)).unwrap();
+            let ordered =
+                Vec::<f32>::try_from(heads.in_label_order(&per_region).squeeze_dim(0)).unwrap();
             let expected: Vec<f32> = (0..labels.len()).map(|i| i as f32).collect();
             assert_eq!(ordered, expected, "{}", labels.name);
+        }
+    }
+
+    /// The einsum form of criss-cross attention against a pixel-by-pixel loop.
+    #[test]
+    fn criss_cross_attention_matches_its_definition() {
+        tch::manual_seed(3);
+        let vs = VarStore::new(Device::Cpu);
+        let cca = CrissCross::new(&vs.root(), 16);
+        tch::no_grad(|| {
+            let _ = cca.gamma.shallow_clone().fill_(1.0);
+        });
+        let x = Tensor::randn([1, 16, 3, 4], (Kind::Float, Device::Cpu));
+        let fast = tch::no_grad(|| cca.forward(&x));
+        let (q, k, v) = tch::no_grad(|| {
+            (
+                cca.query.forward(&x),
+                cca.key.forward(&x),
+                cca.value.forward(&x),
+            )
+        });
+        let at = |t: &Tensor, h: i64, w: i64| t.select(0, 0).select(1, h).select(1, w);
+        for h in 0..3 {
+            for w in 0..4 {
+                let query = at(&q, h, w);
+                // Column pixels other than itself, then the whole row.
+                let mut keys: Vec<(i64, i64)> =
+                    (0..3).filter(|&g| g != h).map(|g| (g, w)).collect();
+                keys.extend((0..4).map(|c| (h, c)));
+                let energy = Tensor::stack(
+                    &keys
+                        .iter()
+                        .map(|&(a, b)| (&query * at(&k, a, b)).sum(Kind::Float))
+                        .collect::<Vec<_>>(),
+                    0,
+                );
+                let weights = energy.softmax(0, Kind::Float);
+                let mut expected = at(&x, h, w);
+                for (i, &(a, b)) in keys.iter().enumerate() {
+                    expected += at(&v, a, b) * weights.get(i as i64);
+                }
+                let got = at(&fast, h, w);
+                assert!(
+                    got.allclose(&expected, 1e-5, 1e-5, false),
+                    "pixel ({h}, {w})"
+                );
+            }
         }
     }
 }

@@ -360,7 +360,8 @@ impl SplNet {
 
     /// PST and PCT on the cropped patch `[N, 3, S, S]`.
     pub fn forward_patch(&self, patch: &Tensor, train: bool) -> PatchOutput {
-        let mss = self.mss.forward_t(patch, train);
+        // Only PCT (and the alignment that comes with it) reads the region branches.
+        let mss = self.mss.forward_t(patch, self.pct.is_some(), train);
         let size = patch.size()[3];
         PatchOutput {
             pst: self
@@ -378,7 +379,7 @@ impl SplNet {
     /// FAR on whole images `[N, 3, S, S]`; `None` without FAR heads.
     pub fn forward_far(&self, images: &Tensor, train: bool) -> Option<FarOutput> {
         let head = self.far.as_ref()?;
-        let mss = self.mss.forward_t(images, train);
+        let mss = self.mss.forward_t(images, true, train);
         let logits = match head {
             FarHead::Regions(h) => h.in_label_order(&h.forward(|r| region_input(&mss, r))),
             FarHead::Baseline(h) => h.forward(&mss.o[3]),

@@ -111,19 +111,16 @@ impl Mss {
         }
     }
 
-    pub fn has_branches(&self) -> bool {
-        !self.branches.is_empty()
-    }
-
-    /// TB, then every region branch on its outputs, then g.
-    pub fn forward_t(&self, x: &Tensor, train: bool) -> MssOutput {
+    /// TB, then (with `branches`) every region branch on its outputs and g.
+    pub fn forward_t(&self, x: &Tensor, branches: bool, train: bool) -> MssOutput {
         let o = self.tb.forward_t(x, train);
         let d4: BTreeMap<Region, Tensor> = self
             .branches
             .iter()
+            .filter(|_| branches)
             .map(|(&r, branch)| (r, branch.forward_t(&o, train)))
             .collect();
-        let d_agg = self.fusion.as_ref().map(|g| {
+        let d_agg = self.fusion.as_ref().filter(|_| branches).map(|g| {
             let locals: Vec<&Tensor> = Region::LOCAL.iter().map(|r| &d4[r]).collect();
             g.forward_t(&Tensor::cat(&locals, 1), train)
         });
