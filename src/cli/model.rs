@@ -97,27 +97,27 @@ pub fn run(global: &GlobalArgs, args: ModelArgs) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn millions(n: u64) -> String {
-    format!("{:.3}M", n as f64 / 1e6)
-}
-
-fn giga(n: u64) -> String {
-    format!("{:.3}G", n as f64 / 1e9)
+/// `n` with an SI suffix and three decimals (26.354M, 10.328G, 2.257M).
+fn si(n: u64) -> String {
+    let n = n as f64;
+    match [(1e9, "G"), (1e6, "M"), (1e3, "k")]
+        .into_iter()
+        .find(|(scale, _)| n >= *scale)
+    {
+        Some((scale, suffix)) => format!("{:.3}{suffix}", n / scale),
+        None => format!("{n}"),
+    }
 }
 
 fn describe_model(m: &ModelStats) -> String {
     let mut out = format!(
         "{} model: {} params, {} FLOPs (multiply-adds per image)\n",
         m.stage,
-        millions(m.params),
-        giga(m.flops)
+        si(m.params),
+        si(m.flops)
     );
     for (module, s) in &m.modules {
-        out += &format!(
-            "  {module:<16} {:>10} {:>10}\n",
-            millions(s.params),
-            giga(s.flops)
-        );
+        out += &format!("  {module:<16} {:>10} {:>10}\n", si(s.params), si(s.flops));
     }
     out
 }
@@ -142,14 +142,12 @@ fn table(rows: &[Row], profile: &Profile) -> String {
             .stats
             .stage1
             .as_ref()
-            .map_or(("-".into(), "-".into()), |m| {
-                (millions(m.params), giga(m.flops))
-            });
+            .map_or(("-".into(), "-".into()), |m| (si(m.params), si(m.flops)));
         out += &format!(
             "| {} | {p1} | {f1} | {} | {} | {:.2} | {:.1} | {} |\n",
             r.stats.variant,
-            millions(r.stats.stage2.params),
-            giga(r.stats.stage2.flops),
+            si(r.stats.stage2.params),
+            si(r.stats.stage2.flops),
             r.speed.latency_ms,
             r.speed.images_per_s,
             r.device
