@@ -135,8 +135,9 @@ pub struct Speed {
     pub batch: i64,
 }
 
-/// Times `model.forward_far` under `no_grad`, after `warmup` untimed passes,
-/// as the mean of `iters` passes at batch 1 and at `batch`.
+/// Times `model.forward_far` under `no_grad`, after `warmup` untimed passes:
+/// the median of `iters` timed passes (robust to a busy machine), at batch 1
+/// and at `batch`.
 pub fn speed(model: &SplNet, device: Device, batch: i64, warmup: usize, iters: usize) -> Speed {
     let s = model.config.input_size;
     let c = model.config.heads.in_channels;
@@ -146,13 +147,17 @@ pub fn speed(model: &SplNet, device: Device, batch: i64, warmup: usize, iters: u
             for _ in 0..warmup {
                 model.forward_far(&images, false);
             }
-            synchronize(device);
-            let start = Instant::now();
-            for _ in 0..iters.max(1) {
-                model.forward_far(&images, false);
-            }
-            synchronize(device);
-            start.elapsed().as_secs_f64() / iters.max(1) as f64
+            let mut times: Vec<f64> = (0..iters.max(1))
+                .map(|_| {
+                    synchronize(device);
+                    let start = Instant::now();
+                    model.forward_far(&images, false);
+                    synchronize(device);
+                    start.elapsed().as_secs_f64()
+                })
+                .collect();
+            times.sort_by(f64::total_cmp);
+            times[times.len() / 2]
         })
     };
     Speed {
