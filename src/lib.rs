@@ -6,5 +6,7 @@
 
 pub mod device;
 pub mod groups;
+pub mod model;
+pub mod profile;
 pub mod registry;
 pub mod stats;
