@@ -6,6 +6,7 @@ use clap::Parser;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
+    restore_default_sigpipe();
     let args = cli::Cli::parse();
     cli::init_logging(&args.global);
     match cli::run(args) {
@@ -17,5 +18,16 @@ fn main() -> ExitCode {
             }
             ExitCode::from(cli::exit_code(&err))
         }
+    }
+}
+
+/// Rust ignores SIGPIPE, so `println!` panics when the reader goes away
+/// (`ablate ... | head`); restore the Unix default: end quietly.
+fn restore_default_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; setting a
+    // signal disposition to its default has no other effect.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
     }
 }
