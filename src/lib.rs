@@ -5,5 +5,8 @@
 //! hash; later stages build the model from them, run grids and render reports.
 
 pub mod device;
+pub mod experiment;
 pub mod groups;
 pub mod registry;
+pub mod runner;
+pub mod store;

@@ -2,4 +2,6 @@
 
 mod cli;
 mod registry;
+mod runner;
+mod store;
 mod support;
