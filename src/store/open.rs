@@ -27,6 +27,7 @@ macro_rules! applied_migrations {
 /// the lock instead of failing with "database is locked".
 const SQLITE_BUSY_TIMEOUT: Duration = Duration::from_secs(60);
 const MAX_CONNECTIONS: u32 = 4;
+const MIGRATION_RETRIES: u64 = 3;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -114,9 +115,20 @@ impl Store {
             pool,
             url: url.to_string(),
         };
-        super::on_pool!(store, pool => MIGRATOR.run(pool).await)
-            .map_err(|source| StoreError::Migrate { url: shown, source })?;
-        Ok(store)
+        // Processes opening a fresh SQLite file together may race to create
+        // the schema; each migration is one transaction, so the loser only
+        // has to look again and find it applied.
+        let mut tries = 0;
+        loop {
+            match super::on_pool!(store, pool => MIGRATOR.run(pool).await) {
+                Ok(()) => return Ok(store),
+                Err(_) if tries < MIGRATION_RETRIES && !store.is_postgres() => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(100 * tries)).await;
+                }
+                Err(source) => return Err(StoreError::Migrate { url: shown, source }),
+            }
+        }
     }
 }
 

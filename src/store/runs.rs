@@ -39,7 +39,7 @@ impl StoredSpec {
             experiment: run.experiment.clone(),
             variant_name: run.variant.name.clone(),
             variant_hash: run.variant.hash.to_string(),
-            toggles: run.variant.toggles.clone(),
+            toggles: run.variant.toggles,
             hyper: run.variant.hyper.clone(),
             dataset: serde_json::to_value(&run.dataset).expect("plain data serializes"),
             proportion: run.proportion,
