@@ -1,6 +1,26 @@
 //! The worker loop: reclaim runs of dead workers, claim the next pending
 //! run, train it with heartbeats running beside it, store its results or
 //! its error, repeat until nothing is left.
+//!
+//! Decisions the issue leaves open:
+//! - A worker is a process. `ablate run --workers N` (N > 1) starts N
+//!   `ablate worker` processes, each with max(1, cores / N) libtorch threads
+//!   (libtorch's thread pool is per process, so threads could not split it);
+//!   they exit when their parent dies (stdin closes), leaving their runs
+//!   `running` with a dead PID, which the next worker reclaims at once.
+//!   With one worker the run executes in-process with libtorch's default.
+//! - Reclaiming: same host, a worker is dead when its PID is gone or now
+//!   belongs to a process with another start time; any host, when its
+//!   heartbeat (every 10 s) is older than `dead_after` (120 s by default).
+//! - `attempts` counts claims; `failures` counts trainer errors, and a run
+//!   fails for good after `max_attempts` failures (a crash that kills the
+//!   worker is reclaimed, not counted as a failure).
+//! - A worker with nothing to claim waits while runs are still running
+//!   elsewhere (they may come back), and exits when none is pending or
+//!   running: a restarted `ablate run` always finishes the grid.
+//! - Stage-1 key: variant hash × dataset × seed × profile (not the label
+//!   proportion: stage 1 sees no labels). Variants that differ only in
+//!   stage-2 hyper-parameters do not share stage 1 (their hashes differ).
 
 mod cache;
 pub mod identity;

@@ -277,3 +277,34 @@ fn slurm_prints_an_array_script_of_workers() {
         stderr(&output)
     );
 }
+
+#[test]
+fn a_corrupt_stage1_artifact_is_trained_again_never_loaded() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = experiment_file(dir.path(), "[10]", "[0]");
+    let output = ablate_noop(&["run", file.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    // Damage every stage-1 model (a torn copy, a disk error), then grow the
+    // grid so that new runs need them.
+    let artifacts: Vec<_> = std::fs::read_dir(dir.path().join("artifacts"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
+    assert_eq!(artifacts.len(), 2, "{artifacts:?}");
+    for path in &artifacts {
+        std::fs::write(path, "torn").unwrap();
+    }
+    let file = experiment_file(dir.path(), "[10, 50]", "[0]");
+    let output = ablate_noop(&["run", file.to_str().unwrap()]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let runs = stored_runs(&format!(
+        "sqlite://{}",
+        dir.path().join("grid.db").display()
+    ));
+    for run in runs.iter().filter(|r| r.stage1_key.is_some()) {
+        assert_eq!(run.stage1_reused, Some(false), "{run:?}");
+    }
+    for path in &artifacts {
+        assert_ne!(std::fs::read(path).unwrap(), b"torn");
+    }
+}

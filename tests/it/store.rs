@@ -380,4 +380,19 @@ fn worker_processes_claim_each_run_exactly_once_on_postgres() {
     };
     let dir = tempfile::tempdir().unwrap();
     workers_claim_each_run_once(&url, dir.path());
+    drop_postgres_database(&url);
+}
+
+fn drop_postgres_database(url: &str) {
+    let base = std::env::var("ABLATE_TEST_POSTGRES_URL").unwrap();
+    let (_, name) = url.rsplit_once('/').unwrap();
+    block_on(async {
+        use sqlx::Connection;
+        let mut connection = sqlx::PgConnection::connect(&base).await.unwrap();
+        sqlx::query(&format!("DROP DATABASE {name} WITH (FORCE)"))
+            .execute(&mut connection)
+            .await
+            .unwrap();
+        connection.close().await.unwrap();
+    });
 }
