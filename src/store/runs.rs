@@ -438,9 +438,10 @@ impl Store {
         Ok(())
     }
 
-    /// Returns to pending every running run whose worker is gone: on this
-    /// host when `alive` says its process is not running, elsewhere when its
-    /// heartbeat is older than `timeout_ms`. Returns the labels reclaimed.
+    /// Returns to pending every running run whose worker is gone: at once
+    /// when it ran on this host and `alive` says its process is not running,
+    /// and on any host when its heartbeat is older than `timeout_ms`.
+    /// Returns the labels reclaimed.
     pub async fn reclaim_dead(
         &self,
         host: &str,
@@ -477,11 +478,8 @@ impl Store {
         });
         let mut reclaimed = Vec::new();
         for (id, label, worker, worker_host, pid, heartbeat) in running {
-            let dead = if worker_host == host {
-                !alive(pid as u32, &worker)
-            } else {
-                now - heartbeat > timeout_ms
-            };
+            let dead = (worker_host == host && !alive(pid as u32, &worker))
+                || now - heartbeat > timeout_ms;
             if !dead {
                 continue;
             }

@@ -4,7 +4,7 @@
 use crate::support::{ablate, repo, stderr, stdout};
 use ablate::experiment::Experiment;
 use ablate::registry::Registry;
-use ablate::store::{RunRow, Store};
+use ablate::store::{Accuracies, RunResults, RunRow, Store, Worker};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -395,4 +395,130 @@ fn drop_postgres_database(url: &str) {
             .unwrap();
         connection.close().await.unwrap();
     });
+}
+
+fn worker(host: &str, pid: u32) -> Worker {
+    Worker {
+        id: format!("{host}/{pid}/1"),
+        host: host.into(),
+        pid,
+        device: "cpu".into(),
+        git_revision: "test".into(),
+        git_dirty: false,
+        libtorch: "test".into(),
+    }
+}
+
+#[test]
+fn runs_of_dead_workers_are_reclaimed_and_their_late_results_refused_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    reclaims_dead_workers(&format!(
+        "sqlite://{}",
+        dir.path().join("reclaim.db").display()
+    ));
+}
+
+#[test]
+fn runs_of_dead_workers_are_reclaimed_and_their_late_results_refused_on_postgres() {
+    let Some(url) = fresh_postgres_database() else {
+        return;
+    };
+    reclaims_dead_workers(&url);
+    drop_postgres_database(&url);
+}
+
+fn reclaims_dead_workers(url: &str) {
+    let experiment = parse(&MINIMAL.replace("[10]", "[10, 50]")).unwrap();
+    let plan = experiment.plan();
+    let results = RunResults {
+        val: Accuracies {
+            mean: 0.5,
+            per_attribute: vec![("Smiling".into(), 0.5)],
+        },
+        test: Accuracies {
+            mean: 0.5,
+            per_attribute: vec![("Smiling".into(), 0.5)],
+        },
+        model_stats: Vec::new(),
+    };
+    block_on(async {
+        let store = Store::open(&url).await.unwrap();
+        assert_eq!(
+            store.insert_plan(&experiment, &plan).await.unwrap(),
+            plan.len()
+        );
+        assert_eq!(store.insert_plan(&experiment, &plan).await.unwrap(), 0);
+        let far = worker("far-away", 7);
+        let here = worker("here", 8);
+        let remote = store.claim(None, &far).await.unwrap().unwrap();
+        let local = store.claim(None, &here).await.unwrap().unwrap();
+        assert_ne!(remote.id, local.id);
+
+        // Another host: alive until its heartbeat is older than the timeout.
+        let everyone_alive = |_: u32, _: &str| true;
+        let none = store
+            .reclaim_dead("here", everyone_alive, 60_000)
+            .await
+            .unwrap();
+        assert!(none.is_empty(), "{none:?}");
+        let stale = store
+            .reclaim_dead("here", everyone_alive, -1)
+            .await
+            .unwrap();
+        assert_eq!(stale.len(), 2, "{stale:?}");
+
+        // Same host: dead at once when its process is gone.
+        let again = store.claim(None, &here).await.unwrap().unwrap();
+        assert_eq!(again.attempt, 2);
+        let dead = store
+            .reclaim_dead("here", |_, _| false, 60_000)
+            .await
+            .unwrap();
+        assert_eq!(dead.len(), 1);
+
+        // The first holder comes back too late: nothing it sends is kept.
+        assert!(!store.finish(&remote.id, &far, &results).await.unwrap());
+        assert!(!store.heartbeat(&remote.id, &far).await.unwrap());
+        let next = store.claim(None, &far).await.unwrap().unwrap();
+        assert!(store.finish(&next.id, &far, &results).await.unwrap());
+        let runs = store.runs("x").await.unwrap();
+        assert_eq!(runs.iter().filter(|r| r.status == "done").count(), 1);
+        assert_eq!(store.test_means("x").await.unwrap().len(), 1);
+        store.close().await;
+    });
+}
+
+#[test]
+fn a_foreign_postgres_database_is_refused_and_left_unchanged() {
+    let Some(url) = fresh_postgres_database() else {
+        return;
+    };
+    let tables = || {
+        block_on(async {
+            use sqlx::Connection;
+            let mut connection = sqlx::PgConnection::connect(&url).await.unwrap();
+            let names: Vec<String> = sqlx::query_scalar(
+                "SELECT table_name::TEXT FROM information_schema.tables \
+                 WHERE table_schema = 'public' ORDER BY 1",
+            )
+            .fetch_all(&mut connection)
+            .await
+            .unwrap();
+            connection.close().await.unwrap();
+            names
+        })
+    };
+    block_on(async {
+        use sqlx::Connection;
+        let mut connection = sqlx::PgConnection::connect(&url).await.unwrap();
+        sqlx::query("CREATE TABLE photos (id BIGINT PRIMARY KEY)")
+            .execute(&mut connection)
+            .await
+            .unwrap();
+        connection.close().await.unwrap();
+    });
+    let err = block_on(Store::open(&url)).unwrap_err().to_string();
+    assert!(err.contains("is not an ablate database"), "{err}");
+    assert_eq!(tables(), ["photos"]);
+    drop_postgres_database(&url);
 }
