@@ -442,7 +442,7 @@ fn reclaims_dead_workers(url: &str) {
         model_stats: Vec::new(),
     };
     block_on(async {
-        let store = Store::open(&url).await.unwrap();
+        let store = Store::open(url).await.unwrap();
         assert_eq!(
             store.insert_plan(&experiment, &plan).await.unwrap(),
             plan.len()
