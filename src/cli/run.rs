@@ -34,6 +34,9 @@ pub struct RunArgs {
     /// (here or on other machines) then run them.
     #[arg(long, conflicts_with = "dry_run")]
     enqueue: bool,
+    /// Give runs that failed for good a fresh set of attempts.
+    #[arg(long, conflicts_with = "dry_run")]
+    retry_failed: bool,
     /// Stage-1 artifact directory (default: the file's `artifacts`, else
     /// artifacts/NAME).
     #[arg(long)]
@@ -99,6 +102,10 @@ pub fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<()> {
             );
             return anyhow::Ok(());
         };
+        if args.retry_failed {
+            let retried = store.retry_failed(&experiment.name).await?;
+            println!("experiment {}: {retried} failed run(s) to retry", experiment.name);
+        }
         let (pending, running) = store.unfinished(Some(&experiment.name)).await?;
         if pending == 0 && running == 0 {
             let counts = plan_counts(&store, &experiment.name, &plan).await?;
@@ -176,7 +183,8 @@ async fn plan_counts(store: &Store, experiment: &str, plan: &[RunSpec]) -> anyho
 fn fail_if_failed(counts: &Counts) -> anyhow::Result<()> {
     if counts.failed > 0 {
         bail!(
-            "{} run(s) failed after all their attempts; `ablate status` shows their errors",
+            "{} run(s) failed after all their attempts; `ablate status` shows their errors, \
+             `ablate run --retry-failed` tries them again",
             counts.failed
         );
     }

@@ -535,6 +535,19 @@ impl Store {
         })
     }
 
+    /// Gives the failed runs of `experiment` a fresh set of attempts;
+    /// returns how many.
+    pub async fn retry_failed(&self, experiment: &str) -> Result<u64, StoreError> {
+        Ok(on_pool!(self, pool => sqlx::query(
+            "UPDATE runs SET status = 'pending', failures = 0 WHERE experiment = $1 AND status = 'failed'",
+        )
+        .bind(experiment)
+        .execute(pool)
+        .await
+        .map_err(|e| self.error(e))?
+        .rows_affected()))
+    }
+
     /// Runs that are pending or running, of `experiment` or of all.
     pub async fn unfinished(&self, experiment: Option<&str>) -> Result<(i64, i64), StoreError> {
         on_pool!(self, pool => {

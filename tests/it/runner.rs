@@ -117,6 +117,22 @@ fn failing_runs_are_retried_then_kept_failed_without_stopping_the_grid() {
         "{failure}"
     );
 
+    // Rerunning says so and fails again; --retry-failed tries it anew.
+    let again = ablate_noop(&["run", file]);
+    assert_eq!(again.status.code(), Some(1));
+    assert!(
+        stdout(&again).contains("nothing to do"),
+        "{}",
+        stdout(&again)
+    );
+    let retried = ablate_noop(&["run", file, "--retry-failed"]);
+    assert!(retried.status.success(), "{}", stderr(&retried));
+    assert!(
+        stdout(&retried).contains("1 failed run(s) to retry"),
+        "{}",
+        stdout(&retried)
+    );
+
     // Fails once, then succeeds on its retry.
     let dir = tempfile::tempdir().unwrap();
     let file = experiment_file(dir.path(), "[10, 50]", "[0, 1]");
