@@ -170,7 +170,9 @@ impl Stage1Cache for StoreCache {
                 heartbeat_at,
             } = self.handle.block_on(self.store.stage1_state(key))?
             {
-                let dead = (host == self.worker.host && !identity::is_alive(pid, &worker))
+                // Our own id here is a claim an earlier attempt left behind.
+                let dead = worker == self.worker.id
+                    || (host == self.worker.host && !identity::is_alive(pid, &worker))
                     || now_ms() - heartbeat_at > self.dead_after.as_millis() as i64;
                 if dead {
                     self.handle

@@ -196,7 +196,7 @@ async fn execute(
         poll: options.poll,
         dead_after: options.dead_after,
         lost: lost.clone(),
-        training: stage1_key,
+        training: stage1_key.clone(),
     };
     let trainer = trainer.clone();
     let trained = tokio::task::spawn_blocking(move || {
@@ -207,6 +207,12 @@ async fn execute(
     })
     .await;
     heartbeat.abort();
+    // A stage-1 claim the trainer left behind (it failed before registering)
+    // would make every run needing that key wait forever: give it up.
+    let unfinished_stage1 = stage1_key.lock().map(|k| k.clone()).unwrap_or_default();
+    if let Some(key) = unfinished_stage1 {
+        store.release_stage1(&key, Some(&worker.id), None).await?;
+    }
     let trained = trained
         .unwrap_or_else(|panic| Err(TrainError::Failed(format!("the trainer panicked: {panic}"))));
     let outcome = match trained {

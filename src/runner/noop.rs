@@ -35,6 +35,12 @@ impl Trainer for NoopTrainer {
         let label = input.spec.label();
         let told_to_fail = self.fail.iter().any(|p| p.matches(&label))
             && (self.fail_attempts == 0 || input.attempt <= self.fail_attempts);
+        let failure = || {
+            TrainError::Failed(format!(
+                "noop trainer told to fail {label} (attempt {})",
+                input.attempt
+            ))
+        };
         if let Some(key) = &input.spec.stage1_key {
             match stage1.acquire(key)? {
                 Stage1Claim::Reuse { path } => {
@@ -42,6 +48,11 @@ impl Trainer for NoopTrainer {
                 }
                 Stage1Claim::Train { path } => {
                     self.epochs("stage1", metrics)?;
+                    // A run told to fail breaks in the middle of stage 1,
+                    // holding a claim it never registers.
+                    if told_to_fail {
+                        return Err(failure());
+                    }
                     write_atomically(&path, |tmp| {
                         std::fs::write(tmp, format!("noop stage-1 model {key}\n")).map_err(
                             |source| TrainError::Artifact {
@@ -55,10 +66,7 @@ impl Trainer for NoopTrainer {
             }
         }
         if told_to_fail {
-            return Err(TrainError::Failed(format!(
-                "noop trainer told to fail {label} (attempt {})",
-                input.attempt
-            )));
+            return Err(failure());
         }
         self.epochs("stage2", metrics)?;
         let labels = match input.dataset {
