@@ -201,7 +201,8 @@ async fn execute(
     let trainer = trainer.clone();
     let trained = tokio::task::spawn_blocking(move || {
         let result = trainer.train(&input, &mut sink, &cache);
-        // Metrics of a failed attempt are kept too: they show where it broke.
+        // A failed attempt's metrics are stored too (until its retry starts):
+        // they show where it broke.
         let flushed = sink.flush();
         result.and_then(|results| flushed.map(|()| results))
     })
