@@ -5,8 +5,11 @@
 //! hash; later stages build the model from them, run grids and render reports.
 
 pub mod device;
+pub mod experiment;
 pub mod groups;
 pub mod model;
 pub mod profile;
 pub mod registry;
+pub mod runner;
 pub mod stats;
+pub mod store;

@@ -1,31 +1,306 @@
 //! `ablate run`: expand an experiment grid and execute its pending runs.
 
-use super::{GlobalArgs, Unavailable};
+use super::worker::{runtime, TrainerArgs};
+use super::GlobalArgs;
+use ablate::device::{describe, DeviceChoice};
+use ablate::experiment::{device_name, Experiment, RunSpec};
+use ablate::registry::Registry;
+use ablate::runner::{self, identity, Progress, WorkerOptions};
+use ablate::store::Store;
+use anyhow::{bail, Context};
 use clap::Args;
-use std::path::PathBuf;
+use std::collections::BTreeSet;
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
 
-// The fields are read once the runner lands (issue #6).
-#[allow(dead_code)]
 #[derive(Debug, Args)]
 pub struct RunArgs {
     /// Experiment file (experiments/*.toml).
     experiment: PathBuf,
-    /// Database: sqlite://PATH or postgres://...
+    /// Database: sqlite://PATH or postgres://... (default: the file's
+    /// `database`, else sqlite://runs/NAME.db).
     #[arg(long)]
     db: Option<String>,
-    /// Parallel local workers.
+    /// Parallel local workers. With more than one, each is an `ablate
+    /// worker` process given max(1, cores / N) libtorch threads.
     #[arg(long, default_value_t = 1)]
     workers: usize,
-    /// Print the plan and its estimated cost; run nothing.
+    /// Print the plan and its estimated cost; run nothing, open no database.
     #[arg(long)]
     dry_run: bool,
+    /// Store the grid's missing runs and stop: `ablate worker` processes
+    /// (here or on other machines) then run them.
+    #[arg(long, conflicts_with = "dry_run")]
+    enqueue: bool,
+    /// Give runs that failed for good a fresh set of attempts.
+    #[arg(long, conflicts_with = "dry_run")]
+    retry_failed: bool,
+    /// Stage-1 artifact directory (default: the file's `artifacts`, else
+    /// artifacts/NAME).
+    #[arg(long)]
+    artifacts: Option<PathBuf>,
+    #[command(flatten)]
+    trainer: TrainerArgs,
 }
 
-pub fn run(_global: &GlobalArgs, _args: RunArgs) -> anyhow::Result<()> {
-    Err(Unavailable {
-        command: "run",
-        issue: 6,
-        what: "experiment store and grid runner",
+/// The experiment file resolved against the variants directory.
+pub struct Loaded {
+    pub experiment: Experiment,
+    pub plan: Vec<RunSpec>,
+}
+
+pub fn load(global: &GlobalArgs, path: &Path) -> anyhow::Result<Loaded> {
+    let registry = Registry::load(std::slice::from_ref(&global.variants))?;
+    let experiment = Experiment::load(path, &registry)?;
+    let plan = experiment.plan();
+    Ok(Loaded { experiment, plan })
+}
+
+/// `--db`, else the experiment's database.
+pub fn database_url(db: &Option<String>, experiment: &Experiment) -> String {
+    db.clone().unwrap_or_else(|| experiment.database_url())
+}
+
+/// The experiment's device unless one was asked for on the command line.
+fn device_choice(global: &GlobalArgs, experiment: &Experiment) -> DeviceChoice {
+    match (global.device, experiment.device) {
+        (DeviceChoice::Auto, Some(file)) => file,
+        (cli, _) => cli,
     }
-    .into())
+}
+
+pub fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<()> {
+    let Loaded { experiment, plan } = load(global, &args.experiment)?;
+    let url = database_url(&args.db, &experiment);
+    if args.dry_run {
+        print_plan(&experiment, &plan, &url);
+        return Ok(());
+    }
+    // Refuse before touching the database when nothing can train.
+    let trainer = if args.enqueue {
+        None
+    } else {
+        Some(args.trainer.build("run")?)
+    };
+    if args.workers == 0 {
+        bail!("--workers must be at least 1");
+    }
+    let device = device_choice(global, &experiment);
+    let started = Instant::now();
+    let runtime = runtime()?;
+    runtime.block_on(async {
+        let store = Store::open(&url).await?;
+        let added = store.insert_plan(&experiment, &plan).await?;
+        let shown = store.url();
+        let Some(trainer) = trainer else {
+            println!(
+                "experiment {}: {} runs in the plan, {added} new; stored in {shown}",
+                experiment.name,
+                plan.len()
+            );
+            return anyhow::Ok(());
+        };
+        if args.retry_failed {
+            let retried = store.retry_failed(&experiment.name).await?;
+            println!("experiment {}: {retried} failed run(s) to retry", experiment.name);
+        }
+        let (pending, running) = store.unfinished(Some(&experiment.name)).await?;
+        if pending == 0 && running == 0 {
+            let counts = plan_counts(&store, &experiment.name, &plan).await?;
+            println!(
+                "experiment {}: nothing to do: all {} runs are finished ({} done, {} failed) in {shown}",
+                experiment.name,
+                plan.len(),
+                counts.done,
+                counts.failed
+            );
+            return fail_if_failed(&counts);
+        }
+        println!(
+            "experiment {}: {} runs in the plan, {added} new, {pending} to run, with {} worker(s) on {}",
+            experiment.name,
+            plan.len(),
+            args.workers,
+            device_name(device)
+        );
+        let progress = Progress::new(plan.len() as u64, !global.quiet);
+        progress.set_finished(&store, Some(&experiment.name)).await;
+        if args.workers == 1 {
+            let resolved = device.resolve()?;
+            let worker = identity::this_worker(&describe(resolved));
+            let options = WorkerOptions {
+                experiment: Some(experiment.name.clone()),
+                artifacts: args.artifacts.clone(),
+                device: resolved,
+                ..WorkerOptions::default()
+            };
+            runner::work(&store, trainer, &worker, &options, &progress).await?;
+        } else {
+            let children = spawn_workers(&args, &url, &experiment.name, device)?;
+            watch_workers(children, &store, &experiment.name, &progress).await?;
+        }
+        progress.finish();
+        let counts = plan_counts(&store, &experiment.name, &plan).await?;
+        println!(
+            "experiment {}: {} done, {} failed, {} unfinished of {} runs in {:.1} s",
+            experiment.name,
+            counts.done,
+            counts.failed,
+            counts.unfinished,
+            plan.len(),
+            started.elapsed().as_secs_f64()
+        );
+        store.close().await;
+        fail_if_failed(&counts)
+    })
+}
+
+struct Counts {
+    done: usize,
+    failed: usize,
+    unfinished: usize,
+}
+
+/// States of the plan's runs (earlier versions of the experiment aside).
+async fn plan_counts(store: &Store, experiment: &str, plan: &[RunSpec]) -> anyhow::Result<Counts> {
+    let ids: BTreeSet<&str> = plan.iter().map(|r| r.id.as_str()).collect();
+    let runs = store.runs(experiment).await?;
+    let count = |status: &str| {
+        runs.iter()
+            .filter(|r| ids.contains(r.id.as_str()) && r.status == status)
+            .count()
+    };
+    let (done, failed) = (count("done"), count("failed"));
+    Ok(Counts {
+        done,
+        failed,
+        unfinished: plan.len() - done - failed,
+    })
+}
+
+fn fail_if_failed(counts: &Counts) -> anyhow::Result<()> {
+    if counts.failed > 0 {
+        bail!(
+            "{} run(s) failed after all their attempts; `ablate status` shows their errors, \
+             `ablate run --retry-failed` tries them again",
+            counts.failed
+        );
+    }
+    Ok(())
+}
+
+/// Starts `--workers` worker processes sharing the cores: each gets
+/// max(1, cores / N) libtorch threads, since libtorch's pool is per process.
+fn spawn_workers(
+    args: &RunArgs,
+    url: &str,
+    experiment: &str,
+    device: DeviceChoice,
+) -> anyhow::Result<Vec<Child>> {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let threads = (cores / args.workers).max(1);
+    let exe = std::env::current_exe().context("locating the ablate binary")?;
+    (0..args.workers)
+        .map(|_| {
+            Command::new(&exe)
+                .arg(format!("--device={}", device_name(device)))
+                .args(["worker", "--exit-with-parent", "--db", url])
+                .args(["--experiment", experiment])
+                .arg(format!("--threads={threads}"))
+                .args(
+                    args.artifacts
+                        .iter()
+                        .flat_map(|a| [OsStr::new("--artifacts"), a.as_os_str()]),
+                )
+                .args(args.trainer.to_args())
+                .stdin(Stdio::piped())
+                .stdout(Stdio::null())
+                .spawn()
+                .context("starting a worker process")
+        })
+        .collect()
+}
+
+async fn watch_workers(
+    mut children: Vec<Child>,
+    store: &Store,
+    experiment: &str,
+    progress: &Progress,
+) -> anyhow::Result<()> {
+    let mut failures = Vec::new();
+    while !children.is_empty() {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        progress.set_finished(store, Some(experiment)).await;
+        let mut running = Vec::new();
+        for mut child in children {
+            match child.try_wait()? {
+                Some(status) if !status.success() => failures.push(status),
+                Some(_) => {}
+                None => running.push(child),
+            }
+        }
+        children = running;
+    }
+    if !failures.is_empty() {
+        bail!("{} worker process(es) failed: {failures:?}", failures.len());
+    }
+    Ok(())
+}
+
+fn print_plan(experiment: &Experiment, plan: &[RunSpec], url: &str) {
+    println!(
+        "experiment {} ({})",
+        experiment.name,
+        experiment.source.display()
+    );
+    println!("variants: {}", experiment.variants.len());
+    for variant in &experiment.variants {
+        println!(
+            "  {} [{}] {}",
+            variant.name,
+            variant.toggles.schedule,
+            variant.hash.short()
+        );
+    }
+    let datasets: Vec<String> = experiment.datasets.iter().map(|d| d.label()).collect();
+    println!("datasets: {}", datasets.join(", "));
+    let proportions: Vec<String> = experiment
+        .proportions
+        .iter()
+        .map(|p| format!("{p}%"))
+        .collect();
+    println!("proportions: {}", proportions.join(", "));
+    let seeds: Vec<String> = experiment.seeds.iter().map(u64::to_string).collect();
+    println!("seeds: {}", seeds.join(", "));
+    let overrides: Vec<String> = experiment
+        .profile
+        .overrides
+        .iter()
+        .map(|(k, v)| format!("{k}={v}"))
+        .collect();
+    println!(
+        "profile: {}{}",
+        experiment.profile.name,
+        if overrides.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", overrides.join(", "))
+        }
+    );
+    println!("database: {}", ablate::store::redact(url));
+    println!("artifacts: {}", experiment.artifacts_dir().display());
+    let needing: Vec<&str> = plan
+        .iter()
+        .filter_map(|r| r.stage1_key.as_deref())
+        .collect();
+    let trainings: BTreeSet<&str> = needing.iter().copied().collect();
+    println!("runs: {}", plan.len());
+    println!("runs with a stage 1: {}", needing.len());
+    println!("stage-1 trainings: {}", trainings.len());
+    println!(
+        "stage-1 trainings saved by reuse: {}",
+        needing.len() - trainings.len()
+    );
 }

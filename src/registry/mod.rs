@@ -107,6 +107,21 @@ impl Variant {
     pub fn canonical_json(&self) -> String {
         canonical_json(&self.name, &self.toggles, &self.hyper)
     }
+
+    /// A variant derived from this one by a sweep: `overrides` laid over its
+    /// hyper-parameters, a new name, and the content hash of the result.
+    pub fn derive(&self, name: &str, overrides: &Hyper) -> Variant {
+        let hyper = self.hyper.overlaid_with(overrides);
+        let mut chain = vec![name.to_string()];
+        chain.extend(self.chain.iter().cloned());
+        Variant {
+            name: name.to_string(),
+            hash: content_hash(name, &self.toggles, &hyper),
+            hyper,
+            chain,
+            ..self.clone()
+        }
+    }
 }
 
 fn canonical_json(name: &str, toggles: &Toggles, hyper: &Hyper) -> String {

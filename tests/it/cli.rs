@@ -155,16 +155,7 @@ fn commands_not_yet_built_say_so_and_exit_3() {
         &["data", "synth", "--out", "/tmp/x"][..],
         &["run", "experiments/smoke.toml"],
         &["worker", "--db", "sqlite://x.db"],
-        &["status", "experiments/smoke.toml"],
         &["report", "experiments/smoke.toml"],
-        &[
-            "slurm",
-            "experiments/smoke.toml",
-            "--db",
-            "postgres://h/db",
-            "--tasks",
-            "4",
-        ],
     ] {
         let output = ablate(args);
         assert_eq!(output.status.code(), Some(3), "{args:?}");

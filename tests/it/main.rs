@@ -3,4 +3,6 @@
 mod cli;
 mod model;
 mod registry;
+mod runner;
+mod store;
 mod support;
