@@ -22,8 +22,8 @@ demo: build
 	$(ABLATE) variants check
 	$(ABLATE) variants matrix
 
-test: setup
-	cargo test --locked --all-targets --no-fail-fast
+test:
+	@scripts/test.sh
 
 fmt:
 	cargo fmt --all

@@ -9,6 +9,10 @@ set -euo pipefail
 find_bin() { ls -d /usr/lib/postgresql/*/bin 2>/dev/null | sort -V | tail -n 1; }
 bin="$(find_bin)"
 if [[ -z "$bin" ]]; then
+    if [[ "$(id -u)" != 0 ]] || ! command -v apt-get >/dev/null; then
+        echo "postgres: no PostgreSQL server here and no root apt to install one" >&2
+        exit 1
+    fi
     apt-get update -qq >&2
     apt-get install -y -qq postgresql >&2
     bin="$(find_bin)"

@@ -1,0 +1,27 @@
+#!/usr/bin/env bash
+# The whole test suite (`make test`): set up, start a throwaway PostgreSQL on
+# loopback so that the store tests run against both databases, run every test,
+# stop the server. Without PostgreSQL (no root to install it) its tests are
+# skipped with a note, except under CI, where they fail.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+
+if pg_env="$(scripts/postgres.sh)"; then
+    eval "$pg_env"
+    stop_postgres() {
+        local pg_ctl
+        pg_ctl="$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n 1)/pg_ctl"
+        if [[ "$(id -u)" == 0 ]]; then
+            su postgres -s /bin/bash -c "'$pg_ctl' -D '$ABLATE_TEST_POSTGRES_DATA' -m fast stop" >/dev/null || true
+        else
+            "$pg_ctl" -D "$ABLATE_TEST_POSTGRES_DATA" -m fast stop >/dev/null || true
+        fi
+        rm -rf "$ABLATE_TEST_POSTGRES_DATA"
+    }
+    trap stop_postgres EXIT
+else
+    echo "test: PostgreSQL unavailable; its store tests will be skipped" >&2
+fi
+
+cargo test --locked --all-targets --no-fail-fast
