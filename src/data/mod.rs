@@ -11,6 +11,7 @@ mod error;
 pub mod lfwa;
 pub mod maad;
 pub mod masks;
+pub mod proxy;
 pub mod subset;
 pub mod synth;
 pub mod tasks;

@@ -24,7 +24,16 @@ pub fn label_subset(dataset: &Dataset, percent: f64, seed: u64) -> Result<Vec<us
         ));
     }
     let keep = ((train.len() as f64 * percent / 100.0).ceil() as usize).clamp(1, train.len());
-    let mut ranked: Vec<([u8; 32], usize)> = train
+    let mut chosen = ranked(dataset, train, seed);
+    chosen.truncate(keep);
+    chosen.sort_unstable();
+    Ok(chosen)
+}
+
+/// `indices` ordered by SHA-256(seed, image name): a seeded shuffle that
+/// depends only on the names.
+pub fn ranked(dataset: &Dataset, indices: Vec<usize>, seed: u64) -> Vec<usize> {
+    let mut keyed: Vec<([u8; 32], usize)> = indices
         .into_iter()
         .map(|index| {
             let mut hasher = Sha256::new();
@@ -33,8 +42,6 @@ pub fn label_subset(dataset: &Dataset, percent: f64, seed: u64) -> Result<Vec<us
             (hasher.finalize().into(), index)
         })
         .collect();
-    ranked.sort_unstable();
-    let mut chosen: Vec<usize> = ranked[..keep].iter().map(|(_, index)| *index).collect();
-    chosen.sort_unstable();
-    Ok(chosen)
+    keyed.sort_unstable();
+    keyed.into_iter().map(|(_, index)| index).collect()
 }

@@ -456,3 +456,46 @@ fn label_subsets_are_nested_deterministic_and_never_empty() {
         .to_string()
         .contains("(0, 100]"));
 }
+
+#[test]
+fn proxy_parser_learns_masks_and_writes_one_per_image() {
+    use ablate::data::proxy::{self, ParserConfig, TrainedParser};
+    let dir = synth_dir(40, 12);
+    let dataset = Dataset::open(&celeba(dir.path())).unwrap();
+    let config = ParserConfig {
+        size: 32,
+        width: 8,
+        epochs: 12,
+        batch: 8,
+        learning_rate: 1e-2,
+    };
+    let train = ImageCache::load(&dataset, &dataset.split_indices(Split::Train), 32).unwrap();
+    let parser = TrainedParser::train(&train, &config, tch::Device::Cpu, 0).unwrap();
+    let held_out: Vec<usize> = [Split::Val, Split::Test]
+        .iter()
+        .flat_map(|&s| dataset.split_indices(s))
+        .collect();
+    let truth = ImageCache::load(&dataset, &held_out, 32).unwrap();
+    let truth_masks = truth.masks.as_ref().unwrap();
+    let miou = proxy::mean_iou(&parser.predict(&truth.images), truth_masks);
+    let all_background = proxy::mean_iou(&truth_masks.zeros_like(), truth_masks);
+    assert!(
+        miou > 2.0 * all_background && miou <= 1.0,
+        "parser mIoU {miou}, constant {all_background}"
+    );
+
+    let out = tempfile::tempdir().unwrap();
+    assert_eq!(
+        proxy::write_masks(&dataset, &parser, out.path()).unwrap(),
+        40
+    );
+    let spec = DatasetSpec {
+        masks: Some(out.path().to_path_buf()),
+        ..celeba(dir.path())
+    };
+    let with_proxies = Dataset::open(&spec).unwrap();
+    assert!(with_proxies
+        .samples
+        .iter()
+        .all(|s| s.mask.as_deref().is_some_and(|m| m.starts_with(out.path()))));
+}

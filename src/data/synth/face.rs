@@ -76,20 +76,20 @@ pub(super) fn draw(
     let size = canvas.size as f32;
     let mut style = Style {
         rng,
-        jitter: difficulty.shape_jitter,
-        cue: difficulty.cue_strength,
+        jitter: difficulty.shape_jitter as f32,
+        cue: difficulty.cue_strength as f32,
     };
     let t = traits;
 
-    let scale = size * 0.3 * style.rng.gen_range(difficulty.scale.0..=difficulty.scale.1);
+    let scale = size * 0.3 * style.rng.gen_range(difficulty.scale.0..=difficulty.scale.1) as f32;
     let frame = Frame::new(
-        size * (0.5 + style.uniform(difficulty.max_shift)),
-        size * (0.47 + style.uniform(difficulty.max_shift)),
+        size * (0.5 + style.uniform(difficulty.max_shift as f32)),
+        size * (0.47 + style.uniform(difficulty.max_shift as f32)),
         scale,
-        style.uniform(difficulty.max_roll_deg).to_radians(),
+        style.uniform(difficulty.max_roll_deg as f32).to_radians(),
     );
     // Yaw: inner features slide sideways, the far ear hides behind the face.
-    let yaw = style.uniform(difficulty.max_yaw);
+    let yaw = style.uniform(difficulty.max_yaw as f32);
 
     let skin = if t.pale_skin {
         style.color([0.97, 0.88, 0.83], 0.02)

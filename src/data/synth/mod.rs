@@ -35,7 +35,7 @@ pub struct SynthConfig {
     pub size: u32,
     pub seed: u64,
     /// Fractions of train / val / test (in file order, as in CelebA).
-    pub split: [f32; 3],
+    pub split: [f64; 3],
     pub difficulty: Difficulty,
 }
 
@@ -56,26 +56,26 @@ impl Default for SynthConfig {
 #[serde(default, deny_unknown_fields)]
 pub struct Difficulty {
     /// Largest in-plane head rotation, degrees.
-    pub max_roll_deg: f32,
+    pub max_roll_deg: f64,
     /// Head yaw as a sideways shift of the inner features, face units.
-    pub max_yaw: f32,
+    pub max_yaw: f64,
     /// Range of the face scale around the nominal size.
-    pub scale: (f32, f32),
+    pub scale: (f64, f64),
     /// Largest offset of the face centre, as a fraction of the image side.
-    pub max_shift: f32,
+    pub max_shift: f64,
     /// Number of random blobs and boxes in the background.
     pub clutter: u32,
     /// Standard deviation of per-pixel noise on the [0, 1] scale.
-    pub noise: f32,
+    pub noise: f64,
     /// Strength of the lighting gradient across the image (0: flat light).
-    pub lighting: f32,
+    pub lighting: f64,
     /// Relative random size variation of every part, which blurs the
     /// boundary between e.g. big and small noses.
-    pub shape_jitter: f32,
+    pub shape_jitter: f64,
     /// Scales how strongly attributes show (1: default, towards 0: subtle).
-    pub cue_strength: f32,
+    pub cue_strength: f64,
     /// Probability that each written label is flipped (annotation noise).
-    pub label_noise: f32,
+    pub label_noise: f64,
 }
 
 impl Default for Difficulty {
@@ -106,7 +106,7 @@ impl SynthConfig {
             ),
             (
                 self.split.iter().all(|f| *f >= 0.0)
-                    && (self.split.iter().sum::<f32>() - 1.0).abs() < 1e-3,
+                    && (self.split.iter().sum::<f64>() - 1.0).abs() < 1e-3,
                 "split fractions must be non-negative and sum to 1",
             ),
             (
@@ -167,7 +167,7 @@ pub fn render(config: &SynthConfig, index: u64) -> SynthFace {
 
     let mut labels = traits.labels();
     for label in &mut labels {
-        if rng.gen_bool(d.label_noise as f64) {
+        if rng.gen_bool(d.label_noise) {
             *label = -*label;
         }
     }
@@ -210,8 +210,9 @@ fn draw_clutter(canvas: &mut Canvas, count: u32, rng: &mut impl Rng) {
 fn finish(canvas: &Canvas, d: &Difficulty, rng: &mut impl Rng) -> Vec<u8> {
     let size = canvas.size;
     let angle: f32 = rng.gen_range(0.0..std::f32::consts::TAU);
-    let (gx, gy) = (angle.cos() * d.lighting, angle.sin() * d.lighting);
-    let brightness = 1.0 + rng.gen_range(-0.5..=0.5) * d.lighting;
+    let (lighting, noise) = (d.lighting as f32, d.noise as f32);
+    let (gx, gy) = (angle.cos() * lighting, angle.sin() * lighting);
+    let brightness = 1.0 + rng.gen_range(-0.5..=0.5) * lighting;
     let cast: [f32; 3] = std::array::from_fn(|_| 1.0 + rng.gen_range(-0.08..=0.08));
     let mut out = Vec::with_capacity(size * size * 3);
     for (index, pixel) in canvas.rgb.iter().enumerate() {
@@ -221,7 +222,7 @@ fn finish(canvas: &Canvas, d: &Difficulty, rng: &mut impl Rng) -> Vec<u8> {
         );
         let light = brightness * (1.0 + gx * x + gy * y);
         // Two hashed uniforms per pixel: a cheap bell-shaped noise.
-        let noise = d.noise * 2.45 * (canvas.hash(index, 1) + canvas.hash(index, 2) - 1.0);
+        let noise = noise * 2.45 * (canvas.hash(index, 1) + canvas.hash(index, 2) - 1.0);
         for (channel, k) in pixel.iter().zip(cast) {
             out.push(
                 ((channel * light * k + noise) * 255.0)
@@ -308,8 +309,8 @@ pub fn write_dataset(out: &Path, config: &SynthConfig) -> Result<()> {
         CELEBA.names().collect::<Vec<_>>().join(" ")
     );
     let mut partition = String::new();
-    let train_end = (config.split[0] * config.count as f32).round() as u64;
-    let val_end = train_end + (config.split[1] * config.count as f32).round() as u64;
+    let train_end = (config.split[0] * config.count as f64).round() as u64;
+    let val_end = train_end + (config.split[1] * config.count as f64).round() as u64;
     for (index, row) in labels.iter().enumerate() {
         let name = image_name(index as u64);
         attributes.push_str(&name);
