@@ -2,7 +2,7 @@
 //! 4.2, Algorithm 1 lines 4-6), computed on batches of cached tensors.
 //!
 //! Every random choice comes from the caller's RNG, so a seed reproduces a
-//! batch exactly. Sizes are explicit; `paper` gives Section 4.2's values and
+//! batch exactly. Outputs live on the device of the input images. Sizes are explicit; `paper` gives Section 4.2's values and
 //! `scaled` keeps their ratios at a smaller resize.
 
 use super::masks::CLASSES;
@@ -159,8 +159,8 @@ pub fn prt_batch(
     let patches = normalise_each(&jitter(&patches, &spec.jitter, rng));
     Ok(PrtBatch {
         input: patches.view([batch as i64, 3 * m * m, spec.output, spec.output]),
-        patch: Tensor::from_slice(&rotated),
-        angle: Tensor::from_slice(&angles),
+        patch: Tensor::from_slice(&rotated).to_device(images.device()),
+        angle: Tensor::from_slice(&angles).to_device(images.device()),
     })
 }
 
@@ -267,7 +267,9 @@ pub fn patch_batch(
     Ok(PatchBatch {
         input,
         pixels: pixels.to_kind(Kind::Int64),
-        components: Tensor::from_slice(&multi_hot).view([batch as i64, CLASSES as i64]),
+        components: Tensor::from_slice(&multi_hot)
+            .view([batch as i64, CLASSES as i64])
+            .to_device(images.device()),
     })
 }
 

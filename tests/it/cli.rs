@@ -153,7 +153,6 @@ fn a_new_variant_appears_in_list_show_and_matrix() {
 fn commands_not_yet_built_say_so_and_exit_3() {
     for args in [
         &["model", "stats", "--variant", "SPL-Net"][..],
-        &["data", "synth", "--out", "/tmp/x"],
         &["run", "experiments/smoke.toml"],
         &["worker", "--db", "sqlite://x.db"],
         &["status", "experiments/smoke.toml"],

@@ -6,11 +6,12 @@
 /// [-1, 1] horizontally) to pixels: scale, roll and translation.
 #[derive(Debug, Clone, Copy)]
 pub(super) struct Frame {
-    pub cx: f32,
-    pub cy: f32,
-    pub scale: f32,
-    pub cos: f32,
-    pub sin: f32,
+    cx: f32,
+    cy: f32,
+    scale: f32,
+    cos: f32,
+    sin: f32,
+    inverse_scale: f32,
 }
 
 impl Frame {
@@ -21,11 +22,15 @@ impl Frame {
             scale,
             cos: roll.cos(),
             sin: roll.sin(),
+            inverse_scale: scale.recip(),
         }
     }
 
     fn local_of(&self, px: f32, py: f32) -> (f32, f32) {
-        let (dx, dy) = ((px - self.cx) / self.scale, (py - self.cy) / self.scale);
+        let (dx, dy) = (
+            (px - self.cx) * self.inverse_scale,
+            (py - self.cy) * self.inverse_scale,
+        );
         (
             dx * self.cos + dy * self.sin,
             -dx * self.sin + dy * self.cos,
@@ -102,12 +107,17 @@ impl Shape {
         match self {
             Shape::Ellipse { c, r, wave } => {
                 let (x, y) = ((u - c.0) / r.0, (v - c.1) / r.1);
-                let radius = if wave.0 == 0.0 {
-                    1.0
-                } else {
-                    1.0 + wave.0 * (wave.1 * y.atan2(x)).sin()
-                };
-                x * x + y * y <= radius * radius
+                let d2 = x * x + y * y;
+                // The angle is only needed inside the band the wave can reach.
+                let (low, high) = (1.0 - wave.0.abs(), 1.0 + wave.0.abs());
+                if d2 > high * high {
+                    return false;
+                }
+                if d2 <= low * low {
+                    return true;
+                }
+                let radius = 1.0 + wave.0 * (wave.1 * y.atan2(x)).sin();
+                d2 <= radius * radius
             }
             Shape::Band {
                 u: span,
