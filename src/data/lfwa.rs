@@ -59,10 +59,13 @@ pub(crate) fn read(root: &Path) -> Result<(LabelSet, Vec<Sample>)> {
     check_unique(&path, rows.iter().copied())?;
     if samples.len() != splits.len() {
         let listed: std::collections::HashSet<&str> = rows.iter().map(|(_, n)| *n).collect();
-        let stray = splits.keys().find(|name| !listed.contains(name.as_str()));
+        let stray = splits
+            .keys()
+            .find(|name| !listed.contains(name.as_str()))
+            .map_or("", String::as_str);
         return Err(DataError::invalid(
             &path,
-            format!("split lists name {stray:?}, which has no attribute row"),
+            format!("a split list names {stray:?}, which has no attribute row"),
         ));
     }
     Ok((CELEBA, samples))

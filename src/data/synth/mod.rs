@@ -360,3 +360,85 @@ pub(crate) fn write_png(
         })?;
     std::fs::write(path, encoded).map_err(|e| DataError::io(path, e))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn frequency(labels: &[Vec<i8>], name: &str) -> f64 {
+        let index = CELEBA.index_of(name).expect("a CelebA name");
+        labels.iter().filter(|row| row[index] == 1).count() as f64 / labels.len() as f64
+    }
+
+    #[test]
+    fn labels_are_imbalanced_and_correlated_like_celeba() {
+        let config = SynthConfig {
+            size: 16,
+            ..SynthConfig::default()
+        };
+        let labels: Vec<Vec<i8>> = (0..600).map(|i| render(&config, i).labels).collect();
+        let male = frequency(&labels, "Male");
+        assert!((0.34..0.5).contains(&male), "Male {male}");
+        for rare in ["Bald", "Wearing_Hat", "Blurry", "Pale_Skin", "Mustache"] {
+            assert!(frequency(&labels, rare) < 0.12, "{rare} should be rare");
+        }
+        let men: Vec<Vec<i8>> = labels
+            .iter()
+            .filter(|r| r[CELEBA.index_of("Male").unwrap()] == 1)
+            .cloned()
+            .collect();
+        let women: Vec<Vec<i8>> = labels
+            .iter()
+            .filter(|r| r[CELEBA.index_of("Male").unwrap()] == -1)
+            .cloned()
+            .collect();
+        assert!(frequency(&men, "No_Beard") < 0.85 && frequency(&women, "No_Beard") == 1.0);
+        assert!(frequency(&women, "Wearing_Lipstick") > 4.0 * frequency(&men, "Wearing_Lipstick"));
+        let smiling: Vec<Vec<i8>> = labels
+            .iter()
+            .filter(|r| r[CELEBA.index_of("Smiling").unwrap()] == 1)
+            .cloned()
+            .collect();
+        assert!(
+            frequency(&smiling, "High_Cheekbones")
+                > 2.0 * frequency(&labels, "High_Cheekbones") - 0.2
+        );
+    }
+
+    #[test]
+    fn label_noise_flips_labels_but_not_the_drawing() {
+        let clean = SynthConfig {
+            size: 24,
+            ..SynthConfig::default()
+        };
+        let mut noisy = clean.clone();
+        noisy.difficulty.label_noise = 0.5;
+        let (a, b) = (render(&clean, 3), render(&noisy, 3));
+        assert_eq!((a.rgb, a.mask), (b.rgb, b.mask));
+        let flipped = (0..200)
+            .map(|i| {
+                let (x, y) = (render(&clean, i).labels, render(&noisy, i).labels);
+                x.iter().zip(&y).filter(|(p, q)| p != q).count()
+            })
+            .sum::<usize>() as f64
+            / (200.0 * 40.0);
+        assert!((0.4..0.6).contains(&flipped), "flipped {flipped}");
+    }
+
+    #[test]
+    fn bad_settings_are_named() {
+        let mut config = SynthConfig::default();
+        config.difficulty.scale = (1.2, 0.9);
+        let message = config.validate().unwrap_err().to_string();
+        assert!(message.contains("difficulty.scale"), "{message}");
+        let config = SynthConfig {
+            split: [0.5, 0.1, 0.1],
+            ..SynthConfig::default()
+        };
+        assert!(config
+            .validate()
+            .unwrap_err()
+            .to_string()
+            .contains("sum to 1"));
+    }
+}
