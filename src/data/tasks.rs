@@ -7,6 +7,7 @@
 
 use super::masks::CLASSES;
 use super::{DataError, Result};
+use crate::groups::{Region, COMPONENTS};
 use rand::Rng;
 use serde::{Deserialize, Serialize};
 use tch::{Kind, Tensor};
@@ -214,8 +215,7 @@ pub struct PatchBatch {
     /// `[B, S, S]` i64 class per pixel (PST targets).
     pub pixels: Tensor,
     /// `[B, 19]` float multi-hot of the dominant classes (PCT targets), in
-    /// `groups::COMPONENTS` order; split it by region with
-    /// `COMPONENTS.indices(region)`.
+    /// `groups::COMPONENTS` order; [`components_by_region`] splits it.
     pub components: Tensor,
 }
 
@@ -270,6 +270,22 @@ pub fn patch_batch(
         components: Tensor::from_slice(&multi_hot)
             .view([batch as i64, CLASSES as i64])
             .to_device(images.device()),
+    })
+}
+
+/// PCT targets split into the Table 1 groups of the components, in
+/// [`Region::ALL`] order (widths 2, 7, 4, 6): one per PCT head.
+pub fn components_by_region(components: &Tensor) -> [Tensor; 4] {
+    Region::ALL.map(|region| {
+        let columns: Vec<i64> = COMPONENTS
+            .indices(region)
+            .into_iter()
+            .map(|i| i as i64)
+            .collect();
+        components.index_select(
+            1,
+            &Tensor::from_slice(&columns).to_device(components.device()),
+        )
     })
 }
 
