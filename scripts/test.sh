@@ -24,4 +24,6 @@ else
     echo "test: PostgreSQL unavailable; its store tests will be skipped" >&2
 fi
 
-cargo test --locked --all-targets --no-fail-fast
+# Benchmarks are built (so they cannot rot) but not run: they are no tests.
+cargo test --locked --all-targets --no-run
+cargo test --locked --lib --bins --tests --no-fail-fast

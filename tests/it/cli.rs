@@ -152,8 +152,7 @@ fn a_new_variant_appears_in_list_show_and_matrix() {
 #[test]
 fn commands_not_yet_built_say_so_and_exit_3() {
     for args in [
-        &["data", "synth", "--out", "/tmp/x"][..],
-        &["run", "experiments/smoke.toml"],
+        &["run", "experiments/smoke.toml"][..],
         &["worker", "--db", "sqlite://x.db"],
         &["report", "experiments/smoke.toml"],
     ] {

@@ -1,6 +1,7 @@
 //! Integration tests: one harness, one module per area.
 
 mod cli;
+mod data;
 mod model;
 mod registry;
 mod runner;
