@@ -2,7 +2,7 @@
 //! to end, losses falling on a fixed batch, the D step, stage-2 loading,
 //! NaN detection and determinism.
 
-use crate::support::variants_dir;
+use crate::support::{ablate, stderr, stdout, variants_dir};
 use ablate::data::{ImageCache, Split};
 use ablate::experiment::{DatasetSpec, Profile as ExperimentProfile};
 use ablate::groups::CELEBA;
@@ -353,5 +353,27 @@ fn a_nan_loss_is_caught_and_named() {
     assert!(
         error.to_string().contains("loss term `prt` is NaN"),
         "{error}"
+    );
+}
+
+#[test]
+fn the_default_trainer_runs_the_smoke_grid_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("smoke.db").display());
+    let artifacts = dir.path().join("artifacts");
+    let args = [
+        "run",
+        "experiments/smoke.toml",
+        "--db",
+        &url,
+        "--artifacts",
+        artifacts.to_str().unwrap(),
+    ];
+    let output = ablate(&args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("12 done, 0 failed"),
+        "{}",
+        stdout(&output)
     );
 }
