@@ -4,7 +4,7 @@
 //! line and column) and [`Experiment::plan`] expands it into run identities.
 
 use crate::device::DeviceChoice;
-use crate::registry::{Diagnostic, Hyper, Location, Registry, Schedule, Variant};
+use crate::registry::{Diagnostic, Hyper, Location, Registry, Variant};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
@@ -90,6 +90,32 @@ struct SweepFile {
 pub struct Profile {
     pub name: String,
     pub overrides: BTreeMap<String, toml::Value>,
+}
+
+impl Profile {
+    /// The named scale profile with the overrides applied.
+    pub fn resolve(&self) -> Result<crate::profile::Profile, String> {
+        let base = crate::profile::Profile::by_name(&self.name).map_err(|e| e.to_string())?;
+        let mut table = toml::Value::try_from(&base).map_err(|e| e.to_string())?;
+        if let toml::Value::Table(values) = &mut table {
+            for (key, value) in &self.overrides {
+                if !values.contains_key(key) || key == "name" {
+                    return Err(format!(
+                        "profile {:?} has no value `{key}` to override",
+                        self.name
+                    ));
+                }
+                values.insert(key.clone(), value.clone());
+            }
+        }
+        crate::profile::Profile::deserialize(table).map_err(|e| {
+            format!(
+                "profile {:?} with its overrides: {}",
+                self.name,
+                e.message()
+            )
+        })
+    }
 }
 
 /// Where a run's images come from.
@@ -250,6 +276,10 @@ impl Experiment {
     /// rarely wait on the same stage-1 key.
     pub fn plan(&self) -> Vec<RunSpec> {
         let profile = serde_json::to_string(&self.profile).expect("plain data serializes");
+        let resolved = self
+            .profile
+            .resolve()
+            .expect("Experiment::parse checked the profile");
         let mut runs = Vec::new();
         for &proportion in &self.proportions {
             for dataset in &self.datasets {
@@ -264,16 +294,12 @@ impl Experiment {
                             "profile": profile,
                         });
                         // Stage 1 sees no labels, so the proportion stays out.
-                        let stage1_key =
-                            (variant.toggles.schedule == Schedule::TwoStage).then(|| {
-                                let key = serde_json::json!({
-                                    "variant": variant.hash.as_str(),
-                                    "dataset": dataset,
-                                    "seed": seed,
-                                    "profile": profile,
-                                });
-                                sha256_hex(&key.to_string())
-                            });
+                        let stage1_key = crate::train::stage1_key(
+                            variant,
+                            &resolved.resolve(&variant.hyper),
+                            dataset,
+                            seed,
+                        );
                         runs.push(RunSpec {
                             id: sha256_hex(&identity.to_string()),
                             ordinal: runs.len(),
@@ -641,10 +667,15 @@ impl Checker<'_> {
                 overrides.insert(key, value.into_inner());
             }
         }
-        Profile {
+        let span = profile.name.span();
+        let profile = Profile {
             name: profile.name.into_inner(),
             overrides,
+        };
+        if let Err(message) = profile.resolve() {
+            self.error(span, message);
         }
+        profile
     }
 
     fn database(&mut self, url: Spanned<String>) -> Option<String> {

@@ -14,3 +14,4 @@ pub mod registry;
 pub mod runner;
 pub mod stats;
 pub mod store;
+pub mod train;

@@ -82,7 +82,7 @@ pub fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<()> {
     let trainer = if args.enqueue {
         None
     } else {
-        Some(args.trainer.build("run")?)
+        Some(args.trainer.build()?)
     };
     if args.workers == 0 {
         bail!("--workers must be at least 1");

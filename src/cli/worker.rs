@@ -1,10 +1,11 @@
 //! `ablate worker`: claim runs from a shared database (many machines), and
 //! the trainer options it shares with `ablate run`.
 
-use super::{GlobalArgs, Unavailable};
+use super::GlobalArgs;
 use ablate::device::describe;
 use ablate::runner::{self, identity, NoopTrainer, Progress, Trainer, WorkerOptions};
 use ablate::store::Store;
+use ablate::train::SplTrainer;
 use anyhow::Context;
 use clap::{Args, ValueEnum};
 use std::io::Read;
@@ -44,7 +45,7 @@ pub struct WorkerArgs {
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum TrainerKind {
-    /// SPL-Net training (arrives with issue #5).
+    /// SPL-Net training.
     Spl,
     /// NO training: fake epochs and deterministic results derived from the
     /// run identity, for tests and for measuring runner overhead only.
@@ -74,15 +75,10 @@ pub struct TrainerArgs {
 }
 
 impl TrainerArgs {
-    /// The trainer, or `Unavailable` for the real one until it lands.
-    pub fn build(&self, command: &'static str) -> anyhow::Result<Arc<dyn Trainer>> {
+    /// The trainer the options name.
+    pub fn build(&self) -> anyhow::Result<Arc<dyn Trainer>> {
         match self.trainer {
-            TrainerKind::Spl => Err(Unavailable {
-                command,
-                issue: 5,
-                what: "SPL-Net training; `--trainer noop` only exercises the runner",
-            }
-            .into()),
+            TrainerKind::Spl => Ok(Arc::new(SplTrainer)),
             TrainerKind::Noop => {
                 let fail = self
                     .noop_fail
@@ -127,7 +123,7 @@ pub fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
 }
 
 pub fn run(global: &GlobalArgs, args: WorkerArgs) -> anyhow::Result<()> {
-    let trainer = args.trainer.build("worker")?;
+    let trainer = args.trainer.build()?;
     if args.exit_with_parent {
         std::thread::spawn(|| {
             let mut sink = Vec::new();

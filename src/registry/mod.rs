@@ -108,6 +108,22 @@ impl Variant {
         canonical_json(&self.name, &self.toggles, &self.hyper)
     }
 
+    /// A variant rebuilt from what a run stores (name, toggles,
+    /// hyper-parameters), for workers that read the database, not the files.
+    pub fn stored(name: &str, toggles: Toggles, hyper: Hyper) -> Variant {
+        Variant {
+            name: name.to_string(),
+            description: String::new(),
+            source: PathBuf::new(),
+            chain: vec![name.to_string()],
+            hash: content_hash(name, &toggles, &hyper),
+            toggles,
+            hyper,
+            origin: BTreeMap::new(),
+            extends_at: None,
+        }
+    }
+
     /// A variant derived from this one by a sweep: `overrides` laid over its
     /// hyper-parameters, a new name, and the content hash of the result.
     pub fn derive(&self, name: &str, overrides: &Hyper) -> Variant {

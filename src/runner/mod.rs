@@ -18,9 +18,10 @@
 //! - A worker with nothing to claim waits while runs are still running
 //!   elsewhere (they may come back), and exits when none is pending or
 //!   running: a restarted `ablate run` always finishes the grid.
-//! - Stage-1 key: variant hash × dataset × seed × profile (not the label
-//!   proportion: stage 1 sees no labels). Variants that differ only in
-//!   stage-2 hyper-parameters do not share stage 1 (their hashes differ).
+//! - Stage-1 key (`train::stage1_key`): the stage-1 model configuration,
+//!   stage-1 loss toggles and hyper-parameters, dataset and seed (not the
+//!   label proportion: stage 1 sees no labels). Variants whose stage 1 is
+//!   identical (SPL-Net and SPL w/o whole) share it.
 
 mod cache;
 pub mod identity;

@@ -7,3 +7,4 @@ mod registry;
 mod runner;
 mod store;
 mod support;
+mod train;

@@ -1,5 +1,5 @@
-//! The grid runner with the noop trainer: end to end, rerun, the default
-//! trainer refusing, retries, kill -9 and resume, variant edits, Slurm.
+//! The grid runner with the noop trainer: end to end, rerun, retries,
+//! kill -9 and resume, variant edits, Slurm.
 
 use crate::store::{ablate_noop, block_on, experiment_file, stored_runs};
 use crate::support::{ablate, copy_of_variants, repo, stderr, stdout};
@@ -76,17 +76,6 @@ fn smoke_grid_runs_end_to_end_and_a_rerun_does_nothing() {
         "{}",
         stdout(&again)
     );
-}
-
-#[test]
-fn the_default_trainer_is_unavailable_and_touches_nothing() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("smoke.db");
-    let url = format!("sqlite://{}", db.display());
-    let output = ablate(&["run", "experiments/smoke.toml", "--db", &url]);
-    assert_eq!(output.status.code(), Some(3), "{}", stderr(&output));
-    assert!(stderr(&output).contains("issue #5"), "{}", stderr(&output));
-    assert!(!db.exists());
 }
 
 #[test]

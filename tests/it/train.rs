@@ -1,0 +1,379 @@
+//! Training at the tiny profile on a few synthetic faces: every variant end
+//! to end, losses falling on a fixed batch, the D step, stage-2 loading,
+//! NaN detection and determinism.
+
+use crate::support::{ablate, stderr, stdout, variants_dir};
+use ablate::data::{ImageCache, Split};
+use ablate::experiment::{DatasetSpec, Profile as ExperimentProfile};
+use ablate::groups::CELEBA;
+use ablate::model::{parameter_groups, ParamGroup, SplNet, Stage};
+use ablate::profile::{HyperParams, Profile};
+use ablate::registry::{Registry, Variant};
+use ablate::runner::{MetricsSink, Stage1Cache, Stage1Claim, TrainError, TrainInput, Trainer};
+use ablate::store::{Artifact, RunResults, StoredSpec};
+use ablate::train::stage1::{aux_batch, auxiliary_step, discriminator_step, AuxBatch};
+use ablate::train::stage2::load_pretrained;
+use ablate::train::{data, seeded, stage1, GroupOptimizer, SplTrainer, StepAt, TrainingError};
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+use tch::nn::VarStore;
+use tch::{Device, Tensor};
+
+const DATASET: DatasetSpec = DatasetSpec::Synthetic {
+    count: 24,
+    size: 32,
+    seed: 0,
+};
+
+fn registry() -> &'static Registry {
+    static REGISTRY: OnceLock<Registry> = OnceLock::new();
+    REGISTRY.get_or_init(|| Registry::load(&[variants_dir()]).unwrap())
+}
+
+fn variant(name: &str) -> Variant {
+    registry().get(name).unwrap().clone()
+}
+
+/// One synthetic dataset for the whole harness, generated once.
+fn artifacts() -> &'static Path {
+    static DIR: OnceLock<tempfile::TempDir> = OnceLock::new();
+    DIR.get_or_init(|| tempfile::tempdir().unwrap()).path()
+}
+
+/// Tiny profile, one epoch per stage.
+fn profile() -> ExperimentProfile {
+    let overrides = [("stage1_epochs", 1), ("stage2_epochs", 1)]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), toml::Value::Integer(v)))
+        .collect();
+    ExperimentProfile {
+        name: "tiny".into(),
+        overrides,
+    }
+}
+
+fn input(variant: &Variant, seed: u64) -> TrainInput {
+    let profile = profile();
+    let hp = profile.resolve().unwrap().resolve(&variant.hyper);
+    let spec = StoredSpec {
+        experiment: "test".into(),
+        variant_name: variant.name.clone(),
+        variant_hash: variant.hash.to_string(),
+        toggles: variant.toggles,
+        hyper: variant.hyper.clone(),
+        dataset: serde_json::to_value(&DATASET).unwrap(),
+        proportion: 100.0,
+        seed,
+        profile: serde_json::to_value(&profile).unwrap(),
+        stage1_key: ablate::train::stage1_key(variant, &hp, &DATASET, seed),
+        max_attempts: 1,
+        device: None,
+        artifacts: artifacts().display().to_string(),
+    };
+    TrainInput {
+        run_id: format!("{} {seed}", variant.name),
+        attempt: 1,
+        spec,
+        dataset: DATASET,
+        profile,
+        device: Device::Cpu,
+    }
+}
+
+/// Phase, epoch and the values of one epoch.
+type Row = (String, u32, Vec<(String, f64)>);
+
+#[derive(Default)]
+struct Sink {
+    rows: Vec<Row>,
+}
+
+impl MetricsSink for Sink {
+    fn epoch(
+        &mut self,
+        stage: &str,
+        epoch: u32,
+        _epochs: u32,
+        values: &[(&str, f64)],
+    ) -> Result<(), TrainError> {
+        let values = values.iter().map(|(n, v)| (n.to_string(), *v)).collect();
+        self.rows.push((stage.to_string(), epoch, values));
+        Ok(())
+    }
+}
+
+/// Trains every key it is asked for into its own directory.
+struct Cache {
+    dir: tempfile::TempDir,
+    registered: RefCell<Vec<String>>,
+}
+
+impl Cache {
+    fn new() -> Cache {
+        Cache {
+            dir: tempfile::tempdir().unwrap(),
+            registered: RefCell::default(),
+        }
+    }
+
+    fn path(&self, key: &str) -> PathBuf {
+        self.dir.path().join(format!("{key}.ot"))
+    }
+}
+
+impl Stage1Cache for Cache {
+    fn lookup(&self, key: &str) -> Result<Option<PathBuf>, TrainError> {
+        Ok(self
+            .registered
+            .borrow()
+            .contains(&key.to_string())
+            .then(|| self.path(key)))
+    }
+
+    fn acquire(&self, key: &str) -> Result<Stage1Claim, TrainError> {
+        Ok(match self.lookup(key)? {
+            Some(path) => Stage1Claim::Reuse { path },
+            None => Stage1Claim::Train {
+                path: self.path(key),
+            },
+        })
+    }
+
+    fn register(&self, key: &str, path: &Path) -> Result<Artifact, TrainError> {
+        assert!(path.is_file());
+        self.registered.borrow_mut().push(key.to_string());
+        Ok(Artifact {
+            key: key.into(),
+            path: path.display().to_string(),
+            checksum: String::new(),
+        })
+    }
+}
+
+fn train(variant: &Variant, seed: u64, cache: &Cache) -> (RunResults, Sink) {
+    let mut sink = Sink::default();
+    let results = SplTrainer
+        .train(&input(variant, seed), &mut sink, cache)
+        .unwrap_or_else(|e| panic!("{}: {e}", variant.name));
+    (results, sink)
+}
+
+#[test]
+fn every_variant_trains_one_epoch_of_each_stage() {
+    let cache = Cache::new();
+    let mut reused = Vec::new();
+    for variant in registry().variants() {
+        let key = input(variant, 0).spec.stage1_key;
+        // A variant whose stage 1 an earlier one trained reuses it.
+        let trained_before = match &key {
+            Some(key) => cache.lookup(key).unwrap().is_some(),
+            None => false,
+        };
+        let (results, sink) = train(variant, 0, &cache);
+        let stages: Vec<&str> = sink.rows.iter().map(|r| r.0.as_str()).collect();
+        let expected: &[&str] = match variant.toggles.schedule {
+            ablate::registry::Schedule::OneStage => &["one-stage"],
+            _ if key.is_some() && !trained_before => &["stage1", "stage2"],
+            _ => &["stage2"],
+        };
+        if trained_before {
+            reused.push(variant.name.clone());
+        }
+        assert_eq!(stages, expected, "{}", variant.name);
+        for (_, _, values) in &sink.rows {
+            let names: Vec<&str> = values.iter().map(|(n, _)| n.as_str()).collect();
+            assert!(
+                names.contains(&"lr") && names.contains(&"seconds"),
+                "{names:?}"
+            );
+            assert!(values.iter().all(|(_, v)| v.is_finite()), "{values:?}");
+        }
+        assert_eq!(results.test.per_attribute.len(), CELEBA.len());
+        assert!((0.0..=1.0).contains(&results.test.mean));
+    }
+    // SPL-Net and SPL w/o whole share one stage-1 model.
+    assert_eq!(reused.len(), 1, "{reused:?}");
+    let key = |name: &str| input(&variant(name), 0).spec.stage1_key.unwrap();
+    assert_eq!(key("SPL-Net"), key("SPL w/o whole"));
+    assert_ne!(key("SPL-Net"), key("SPL L2"));
+}
+
+#[test]
+fn same_seed_gives_the_same_results_and_another_seed_does_not() {
+    let cache = Cache::new();
+    let baseline = variant("SPL R");
+    let (first, _) = train(&baseline, 3, &cache);
+    // The second run reuses the stage-1 model the first one trained.
+    let (second, _) = train(&baseline, 3, &cache);
+    assert_eq!(first, second);
+    let (other, _) = train(&baseline, 4, &cache);
+    assert_ne!(first.test.per_attribute, other.test.per_attribute);
+}
+
+struct Stage1Setup {
+    hp: HyperParams,
+    variant: Variant,
+    vs: VarStore,
+    model: SplNet,
+    batch: AuxBatch,
+}
+
+fn stage1_setup(name: &str) -> Stage1Setup {
+    let variant = variant(name);
+    let hp = Profile::tiny().resolve(&variant.hyper);
+    let dataset = data::open(&DATASET, artifacts()).unwrap();
+    let cache = ImageCache::load(
+        &dataset,
+        &dataset.split_indices(Split::Train)[..8],
+        hp.image_resize as u32,
+    )
+    .unwrap();
+    let mut rng = seeded(0, "test");
+    let vs = VarStore::new(Device::Cpu);
+    let model = SplNet::pretrain(&vs.root(), &variant, &hp, &CELEBA).unwrap();
+    let index = Tensor::arange(8, (tch::Kind::Int64, Device::Cpu));
+    let batch = aux_batch(&model, &cache, &index, &hp, Device::Cpu, &mut rng).unwrap();
+    Stage1Setup {
+        hp,
+        variant,
+        vs,
+        model,
+        batch,
+    }
+}
+
+fn at() -> StepAt {
+    StepAt {
+        stage: Stage::Pretrain,
+        epoch: 1,
+        step: 1,
+    }
+}
+
+#[test]
+fn stage1_losses_fall_on_a_fixed_batch() {
+    let s = stage1_setup("SPL-Net");
+    let hp = HyperParams {
+        learning_rate: 1e-3,
+        ..s.hp.clone()
+    };
+    let mut network = GroupOptimizer::adam(&s.vs, ParamGroup::Network, &hp)
+        .unwrap()
+        .unwrap();
+    let mut d = GroupOptimizer::adam(&s.vs, ParamGroup::Discriminator, &hp).unwrap();
+    let mut history: BTreeMap<&str, Vec<f64>> = BTreeMap::new();
+    for _ in 0..8 {
+        let (values, total) = auxiliary_step(
+            &s.model,
+            &s.batch,
+            &hp,
+            &s.variant.toggles,
+            d.as_mut(),
+            at(),
+        )
+        .unwrap();
+        network.minimise(&total).unwrap();
+        for (name, value) in values {
+            history.entry(name).or_default().push(value);
+        }
+    }
+    for term in ["prt", "pst", "pct", "loss"] {
+        let h = &history[term];
+        assert!(h[h.len() - 1] < h[0], "{term} did not fall: {h:?}");
+    }
+    assert!(history.contains_key("discriminator") && history.contains_key("sme"));
+}
+
+fn snapshot(vs: &VarStore) -> BTreeMap<String, Tensor> {
+    vs.variables()
+        .into_iter()
+        .map(|(n, t)| (n, t.detach().copy()))
+        .collect()
+}
+
+#[test]
+fn the_discriminator_step_changes_only_d() {
+    let s = stage1_setup("SPL-Net");
+    let out = s
+        .model
+        .forward_patch(&s.batch.patch.as_ref().unwrap().input, true);
+    let (whole, agg) = s.model.alignment_pair(&out.mss).unwrap();
+    let before = snapshot(&s.vs);
+    let mut d = GroupOptimizer::adam(&s.vs, ParamGroup::Discriminator, &s.hp)
+        .unwrap()
+        .unwrap();
+    discriminator_step(&s.model, whole, agg, &mut d, 3, at()).unwrap();
+    let groups = parameter_groups(&s.vs);
+    let d_names: Vec<&String> = groups[&ParamGroup::Discriminator]
+        .iter()
+        .map(|(n, _)| n)
+        .collect();
+    for (name, after) in snapshot(&s.vs) {
+        let same = before[&name].equal(&after);
+        assert_eq!(!same, d_names.contains(&&name), "{name}");
+    }
+}
+
+#[test]
+fn stage2_loading_restores_mss_exactly() {
+    let s = stage1_setup("SPL-Net");
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("stage1.ot");
+    stage1::save(&s.vs, &path).unwrap();
+    let mut stage1_vs = VarStore::new(Device::Cpu);
+    SplNet::pretrain(&stage1_vs.root(), &s.variant, &s.hp, &CELEBA).unwrap();
+    let mut far_vs = VarStore::new(Device::Cpu);
+    SplNet::far(&far_vs.root(), &s.variant, &s.hp, &CELEBA).unwrap();
+    let transfer = load_pretrained(&mut stage1_vs, &path, &mut far_vs).unwrap();
+    assert!(transfer.copied > 0 && transfer.fresh_modules.is_empty());
+    let trained = s.vs.variables();
+    let far = far_vs.variables();
+    let mss: Vec<&String> = far.keys().filter(|n| n.starts_with("mss.")).collect();
+    assert_eq!(mss.len(), transfer.copied);
+    for name in mss {
+        assert!(trained[name].equal(&far[name]), "{name}");
+    }
+}
+
+#[test]
+fn a_nan_loss_is_caught_and_named() {
+    let mut s = stage1_setup("SPL R");
+    let prt = s.batch.prt.as_mut().unwrap();
+    let _ = prt.input.get(0).fill_(f64::NAN);
+    let error = auxiliary_step(&s.model, &s.batch, &s.hp, &s.variant.toggles, None, at())
+        .expect_err("a NaN input must fail");
+    match &error {
+        TrainingError::NonFinite { term, step, .. } => {
+            assert_eq!((term.as_str(), *step), ("prt", 1))
+        }
+        other => panic!("{other}"),
+    }
+    assert!(
+        error.to_string().contains("loss term `prt` is NaN"),
+        "{error}"
+    );
+}
+
+#[test]
+fn the_default_trainer_runs_the_smoke_grid_end_to_end() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}", dir.path().join("smoke.db").display());
+    let artifacts = dir.path().join("artifacts");
+    let args = [
+        "run",
+        "experiments/smoke.toml",
+        "--db",
+        &url,
+        "--artifacts",
+        artifacts.to_str().unwrap(),
+    ];
+    let output = ablate(&args);
+    assert!(output.status.success(), "{}", stderr(&output));
+    assert!(
+        stdout(&output).contains("12 done, 0 failed"),
+        "{}",
+        stdout(&output)
+    );
+}
