@@ -154,7 +154,6 @@ fn commands_not_yet_built_say_so_and_exit_3() {
     for args in [
         &["run", "experiments/smoke.toml"][..],
         &["worker", "--db", "sqlite://x.db"],
-        &["report", "experiments/smoke.toml"],
     ] {
         let output = ablate(args);
         assert_eq!(output.status.code(), Some(3), "{args:?}");
