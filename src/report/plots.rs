@@ -109,6 +109,8 @@ fn lines(
     });
     let (y_lo, y_hi) = span(ys, 0.05);
     let height = HEIGHT + 18 * (series.len() as u32).div_ceil(3);
+    // Many overlapping bands turn opaque; fainter ones keep the lines legible.
+    let band_alpha = if series.len() <= 4 { 0.15 } else { 0.05 };
     svg(figure, (WIDTH, height), |root| {
         let e = |err: &dyn std::fmt::Display| err.to_string();
         let (plot, legend) = root.split_vertically(HEIGHT);
@@ -140,7 +142,7 @@ fn lines(
                         chart
                             .draw_series(std::iter::once(Polygon::new(
                                 upper.chain(lower).collect::<Vec<_>>(),
-                                style.mix(0.15).filled(),
+                                style.mix(band_alpha).filled(),
                             )))
                             .map_err(|err| e(&err))?;
                     }
