@@ -7,6 +7,13 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
 
+# The report's browser test needs Chromium (Debian package); without root it
+# is skipped with a note, except under CI, where it fails.
+if ! command -v chromium >/dev/null && [[ "$(id -u)" == 0 ]]; then
+    echo "test: installing chromium for the report's browser test" >&2
+    apt-get install -y chromium >/dev/null || { apt-get update >/dev/null && apt-get install -y chromium >/dev/null; }
+fi
+
 if pg_env="$(scripts/postgres.sh)"; then
     eval "$pg_env"
     stop_postgres() {

@@ -11,6 +11,7 @@ pub mod groups;
 pub mod model;
 pub mod profile;
 pub mod registry;
+pub mod report;
 pub mod runner;
 pub mod stats;
 pub mod store;

@@ -14,11 +14,6 @@ use ablate::device::DeviceChoice;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
-/// Exit codes: 0 success, 1 error, 2 bad usage (clap), 3 a command whose
-/// implementation has not landed yet.
-const EXIT_ERROR: u8 = 1;
-const EXIT_UNAVAILABLE: u8 = 3;
-
 #[derive(Debug, Parser)]
 #[command(
     name = "ablate",
@@ -105,21 +100,4 @@ pub fn init_logging(global: &GlobalArgs) {
         .with_target(false)
         .without_time()
         .init();
-}
-
-/// A command whose issue has not landed: it says so instead of faking output.
-#[derive(Debug, thiserror::Error)]
-#[error("`ablate {command}` is not available yet: it arrives with issue #{issue} ({what})")]
-pub struct Unavailable {
-    command: &'static str,
-    issue: u32,
-    what: &'static str,
-}
-
-pub fn exit_code(err: &anyhow::Error) -> u8 {
-    if err.downcast_ref::<Unavailable>().is_some() {
-        EXIT_UNAVAILABLE
-    } else {
-        EXIT_ERROR
-    }
 }

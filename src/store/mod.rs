@@ -5,10 +5,12 @@
 //! single `UPDATE ... RETURNING` is atomic because writers are serialised).
 
 mod open;
+mod report;
 mod runs;
 mod stage1;
 
 pub use open::StoreError;
+pub use report::{AttributeMean, MetricMean, ReportRun, VariantModelStat};
 pub use runs::{
     Accuracies, ClaimedRun, MetricRow, ModelStat, RunResults, RunRow, StoredSpec, Worker,
 };

@@ -150,18 +150,6 @@ fn a_new_variant_appears_in_list_show_and_matrix() {
 }
 
 #[test]
-fn commands_not_yet_built_say_so_and_exit_3() {
-    let args = ["report", "experiments/smoke.toml"];
-    let output = ablate(&args);
-    assert_eq!(output.status.code(), Some(3), "{args:?}");
-    assert!(
-        stderr(&output).contains("is not available yet: it arrives with issue #"),
-        "{args:?}"
-    );
-    assert!(stdout(&output).is_empty(), "{args:?}");
-}
-
-#[test]
 fn env_reports_libtorch_and_a_device() {
     let output = ablate(&["env", "--device", "cpu"]);
     assert!(output.status.success(), "{}", stderr(&output));

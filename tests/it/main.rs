@@ -4,6 +4,7 @@ mod cli;
 mod data;
 mod model;
 mod registry;
+mod report;
 mod runner;
 mod store;
 mod support;
