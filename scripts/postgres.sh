@@ -13,6 +13,7 @@ if [[ -z "$bin" ]]; then
         echo "postgres: no PostgreSQL server here and no root apt to install one" >&2
         exit 1
     fi
+    export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq >&2
     apt-get install -y -qq postgresql >&2
     bin="$(find_bin)"

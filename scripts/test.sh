@@ -11,7 +11,8 @@ scripts/setup.sh
 # is skipped with a note, except under CI, where it fails.
 if ! command -v chromium >/dev/null && [[ "$(id -u)" == 0 ]]; then
     echo "test: installing chromium for the report's browser test" >&2
-    apt-get install -y chromium >/dev/null || { apt-get update >/dev/null && apt-get install -y chromium >/dev/null; }
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get install -y -qq chromium >/dev/null || { apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null; }
 fi
 
 if pg_env="$(scripts/postgres.sh)"; then
