@@ -18,9 +18,13 @@ setup:
 build: setup
 	cargo build --release --locked
 
+# Today's main job: the smoke grid (Baseline, SPL R, SPL-Net x 2 label
+# proportions x 2 seeds, tiny profile, synthetic faces), trained for real,
+# then its report. A second call reuses every finished run.
 demo: build
 	$(ABLATE) variants check
-	$(ABLATE) variants matrix
+	$(ABLATE) run experiments/smoke.toml
+	$(ABLATE) report experiments/smoke.toml
 
 test:
 	@scripts/test.sh
