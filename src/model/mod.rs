@@ -305,45 +305,20 @@ impl SplNet {
         }
     }
 
-    /// The stage-1 model of a two-stage variant.
-    pub fn pretrain(
+    /// The model of `stage` for a variant: [`Stage::Pretrain`] (stage 1 of a
+    /// two-stage variant), [`Stage::Far`] (stage 2, the whole model of a
+    /// supervised variant, and the inference model of every variant) or
+    /// [`Stage::OneStage`] (the joint model of a one-stage variant).
+    pub fn build(
         p: &nn::Path,
         variant: &Variant,
         hp: &HyperParams,
+        stage: Stage,
         attributes: &LabelSet,
     ) -> Result<SplNet, ModelError> {
         Ok(SplNet::new(
             p,
-            ModelConfig::new(variant, hp, Stage::Pretrain)?,
-            attributes,
-        ))
-    }
-
-    /// The FAR model: stage 2 of a two-stage variant, the whole model of a
-    /// supervised one, and the inference model of every variant.
-    pub fn far(
-        p: &nn::Path,
-        variant: &Variant,
-        hp: &HyperParams,
-        attributes: &LabelSet,
-    ) -> Result<SplNet, ModelError> {
-        Ok(SplNet::new(
-            p,
-            ModelConfig::new(variant, hp, Stage::Far)?,
-            attributes,
-        ))
-    }
-
-    /// The joint model of a one-stage variant.
-    pub fn one_stage(
-        p: &nn::Path,
-        variant: &Variant,
-        hp: &HyperParams,
-        attributes: &LabelSet,
-    ) -> Result<SplNet, ModelError> {
-        Ok(SplNet::new(
-            p,
-            ModelConfig::new(variant, hp, Stage::OneStage)?,
+            ModelConfig::new(variant, hp, stage)?,
             attributes,
         ))
     }

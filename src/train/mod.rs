@@ -279,15 +279,27 @@ fn train_run(
     let mut far_vs = VarStore::new(device);
     let far = match variant.toggles.schedule {
         Schedule::OneStage => {
-            let model = SplNet::one_stage(&far_vs.root(), &variant, &hp, &data.attributes)?;
+            let model = SplNet::build(
+                &far_vs.root(),
+                &variant,
+                &hp,
+                Stage::OneStage,
+                &data.attributes,
+            )?;
             model_stats.push(model_stat(&model, &far_vs));
             model
         }
         _ => {
-            let model = SplNet::far(&far_vs.root(), &variant, &hp, &data.attributes)?;
+            let model = SplNet::build(&far_vs.root(), &variant, &hp, Stage::Far, &data.attributes)?;
             if let Some(key) = &spec.stage1_key {
                 let mut stage1_vs = VarStore::new(device);
-                let stage1 = SplNet::pretrain(&stage1_vs.root(), &variant, &hp, &data.attributes)?;
+                let stage1 = SplNet::build(
+                    &stage1_vs.root(),
+                    &variant,
+                    &hp,
+                    Stage::Pretrain,
+                    &data.attributes,
+                )?;
                 model_stats.push(model_stat(&stage1, &stage1_vs));
                 let path = match stage1_cache.acquire(key)? {
                     Stage1Claim::Reuse { path } => path,

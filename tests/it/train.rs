@@ -259,7 +259,7 @@ fn stage1_setup(name: &str) -> Stage1Setup {
     .unwrap();
     let mut rng = seeded(0, "test");
     let vs = VarStore::new(Device::Cpu);
-    let model = SplNet::pretrain(&vs.root(), &variant, &hp, &CELEBA).unwrap();
+    let model = SplNet::build(&vs.root(), &variant, &hp, Stage::Pretrain, &CELEBA).unwrap();
     let index = Tensor::arange(8, (tch::Kind::Int64, Device::Cpu));
     let batch = aux_batch(&model, &cache, &index, &hp, Device::Cpu, &mut rng).unwrap();
     Stage1Setup {
@@ -350,9 +350,16 @@ fn stage2_loading_restores_mss_exactly() {
     let path = dir.path().join("stage1.ot");
     stage1::save(&s.vs, &path).unwrap();
     let mut stage1_vs = VarStore::new(Device::Cpu);
-    SplNet::pretrain(&stage1_vs.root(), &s.variant, &s.hp, &CELEBA).unwrap();
+    SplNet::build(
+        &stage1_vs.root(),
+        &s.variant,
+        &s.hp,
+        Stage::Pretrain,
+        &CELEBA,
+    )
+    .unwrap();
     let mut far_vs = VarStore::new(Device::Cpu);
-    SplNet::far(&far_vs.root(), &s.variant, &s.hp, &CELEBA).unwrap();
+    SplNet::build(&far_vs.root(), &s.variant, &s.hp, Stage::Far, &CELEBA).unwrap();
     let transfer = load_pretrained(&mut stage1_vs, &path, &mut far_vs).unwrap();
     assert!(transfer.copied > 0 && transfer.fresh_modules.is_empty());
     let trained = s.vs.variables();
