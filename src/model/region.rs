@@ -23,11 +23,15 @@ pub struct MssConfig {
 
 /// R_B^k: four cascaded DCA modules. d1 = DCA(o1, o1); for n ≥ 2,
 /// d_n = DCA(o_n, down_n(d_{n-1})), where down_n (3×3 conv, stride 2, + BN)
-/// brings d_{n-1} to o_n's resolution and channels.
+/// brings d_{n-1} to o_n's resolution and channels. d4 ends in BN + ReLU,
+/// as TB's o4 does: the branch works on pre-activation features like the
+/// PreAct blocks it reads, so its output needs the same closing
+/// normalisation before the heads pool it.
 #[derive(Debug)]
 pub struct RegionBranch {
     down: Vec<ConvBn>,
     dca: Vec<Dca>,
+    final_bn: nn::BatchNorm,
 }
 
 impl RegionBranch {
@@ -47,6 +51,7 @@ impl RegionBranch {
             dca: (0..4)
                 .map(|n| Dca::new(&(p / format!("dca{}", n + 1)), attention, widths[n]))
                 .collect(),
+            final_bn: nn::batch_norm2d(p / "final_bn", widths[3], Default::default()),
         }
     }
 
@@ -56,7 +61,7 @@ impl RegionBranch {
         for ((o_n, down), dca) in o[1..].iter().zip(&self.down).zip(&self.dca[1..]) {
             d = dca.forward_t(o_n, &down.forward_t(&d, train), train);
         }
-        d
+        d.apply_t(&self.final_bn, train).relu()
     }
 }
 
