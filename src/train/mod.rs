@@ -230,6 +230,7 @@ pub fn stage1_key(
         // Stage 2 alone reads these.
         stage2_epochs: 0,
         stage2_batch: 0,
+        stage2_min_steps: 0,
         ..hp.clone()
     };
     let identity = Stage1Identity {

@@ -141,7 +141,12 @@ pub(super) fn fit(
         }
         (None, _) => None,
     };
-    let steps = unlabeled.as_ref().unwrap_or(&labeled).per_pass().max(1);
+    let steps = unlabeled
+        .as_ref()
+        .unwrap_or(&labeled)
+        .per_pass()
+        .max(hp.stage2_min_steps as usize)
+        .max(1);
     let mut best: Option<Selected> = None;
     for epoch in 0..epochs {
         let started = Instant::now();
