@@ -18,13 +18,16 @@ setup:
 build: setup
 	cargo build --release --locked
 
-# Today's main job: the smoke grid (Baseline, SPL R, SPL-Net x 2 label
-# proportions x 2 seeds, tiny profile, synthetic faces), trained for real,
-# then its report. A second call reuses every finished run.
+# One local worker per core; each gets an even share of libtorch's threads.
+WORKERS ?= $(shell nproc)
+
+# The main job: all sixteen variants x 3 label proportions x 2 seeds on the
+# synthetic faces (experiments/demo.toml), trained for real, then its report.
+# A second call reuses every finished run.
 demo: build
 	$(ABLATE) variants check
-	$(ABLATE) run experiments/smoke.toml
-	$(ABLATE) report experiments/smoke.toml
+	$(ABLATE) run experiments/demo.toml --workers $(WORKERS)
+	$(ABLATE) report experiments/demo.toml
 
 test:
 	@scripts/test.sh

@@ -162,26 +162,34 @@ fn sweeps_expand_into_named_variants_with_their_own_hashes() {
 
 #[test]
 fn dry_run_prints_the_plan_and_stage1_savings_without_a_database() {
-    let dir = tempfile::tempdir().unwrap();
-    let db = dir.path().join("never.db");
-    let url = format!("sqlite://{}", db.display());
-    let output = ablate(&["run", "experiments/smoke.toml", "--dry-run", "--db", &url]);
-    assert!(output.status.success(), "{}", stderr(&output));
-    let text = stdout(&output);
-    // 3 variants x 2 proportions x 2 seeds; SPL R and SPL-Net have a stage 1
-    // per seed (2 x 2 = 4 trainings) for 8 runs.
-    for line in [
-        "runs: 12",
-        "runs with a stage 1: 8",
-        "stage-1 trainings: 4",
-        "stage-1 trainings saved by reuse: 4",
-    ] {
-        assert!(
-            text.lines().any(|l| l == line),
-            "{line:?} missing in\n{text}"
-        );
+    // smoke: 3 variants x 2 proportions x 2 seeds; SPL R and SPL-Net have a
+    // stage 1 per seed (2 x 2 = 4 trainings) for 8 runs.
+    // demo: 16 variants x 3 proportions x 2 seeds; 13 have a stage 1, of
+    // which SPL-Net and SPL w/o whole share one: 12 x 2 = 24 trainings.
+    let plans = [
+        ("experiments/smoke.toml", [12, 8, 4, 4]),
+        ("experiments/demo.toml", [96, 78, 24, 54]),
+    ];
+    for (file, [runs, with_stage1, trainings, saved]) in plans {
+        let dir = tempfile::tempdir().unwrap();
+        let db = dir.path().join("never.db");
+        let url = format!("sqlite://{}", db.display());
+        let output = ablate(&["run", file, "--dry-run", "--db", &url]);
+        assert!(output.status.success(), "{file}: {}", stderr(&output));
+        let text = stdout(&output);
+        for line in [
+            format!("runs: {runs}"),
+            format!("runs with a stage 1: {with_stage1}"),
+            format!("stage-1 trainings: {trainings}"),
+            format!("stage-1 trainings saved by reuse: {saved}"),
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "{file}: {line:?} missing in\n{text}"
+            );
+        }
+        assert!(!db.exists(), "{file}: a dry run opened the database");
     }
-    assert!(!db.exists(), "a dry run opened the database");
 }
 
 /// Files next to a SQLite database that SQLite would create on writing.
