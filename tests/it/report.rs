@@ -3,11 +3,13 @@
 
 use crate::store::{ablate_noop, experiment_file};
 use crate::support::{ablate, copy_of_variants, stderr, stdout};
+use ablate::store::Store;
+use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::process::Command;
 
 /// Sections every report has, by element id.
-const SECTIONS: [&str; 12] = [
+const SECTIONS: [&str; 14] = [
     "summary",
     "matrix",
     "dataset-1",
@@ -17,6 +19,8 @@ const SECTIONS: [&str; 12] = [
     "fig-delta-1",
     "curves-1",
     "attributes-1",
+    "correlation-1",
+    "fig-correlation-1",
     "sweep",
     "complexity",
     "runs",
@@ -68,9 +72,19 @@ fn every_format_renders_and_an_unfinished_grid_says_so() {
     }
     assert_eq!(
         html.matches("<svg").count(),
-        5,
-        "accuracy, delta, stage-1 and stage-2 loss curves, attributes"
+        9,
+        "accuracy, delta, stage-1 and stage-2 loss curves, attributes, \
+         correlation maps (small; full Baseline, SPL-Net, ground truth)"
     );
+    assert!(!html.contains("fig-sweep"), "no sweep, no sweep figure");
+    assert!(html.contains("|Δ truth| ="), "distance to the ground truth");
+    // Baseline and SPL-Net at 10%: 3 seeds each, 24 noop test images.
+    for model in ["Baseline", "SPL-Net"] {
+        assert!(
+            html.contains(&format!("<tr><td>{model}</td><td>3</td><td>24</td><td>0.")),
+            "{model}'s distance row"
+        );
+    }
     assert!(!html.contains("<script"), "no JavaScript");
     assert!(
         !html.contains("src=\"http") && !html.contains("href=\"http"),
@@ -86,6 +100,48 @@ fn every_format_renders_and_an_unfinished_grid_says_so() {
         serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap()).unwrap();
     assert_eq!(json["counts"]["done"], 17);
     assert_eq!(json["datasets"][0]["rows"].as_array().unwrap().len(), 3);
+    // LaTeX: every figure as its own SVG, each referenced from figures.tex.
+    let figures = std::fs::read_to_string(out.join("figures.tex")).unwrap();
+    let svgs: Vec<String> = std::fs::read_dir(out.join("figures"))
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    assert_eq!(svgs.len(), 9, "{svgs:?}");
+    assert_eq!(figures.matches("\\begin{figure}").count(), svgs.len());
+    for svg in &svgs {
+        assert!(svg.ends_with(".svg"));
+        assert!(
+            figures.contains(&format!("\\texttt{{figures/{svg}}}")),
+            "{svg}"
+        );
+    }
+    assert!(figures.contains("rsvg-convert"), "says how to convert");
+
+    // Every done run wrote its test predictions, checksummed in the database.
+    let db = format!("sqlite://{}", dir.path().join("grid.db").display());
+    let listed: Vec<String> = runs
+        .lines()
+        .skip(1)
+        .filter(|l| l.contains(",done,"))
+        .map(|l| l.split(',').next().unwrap().to_string())
+        .collect();
+    assert_eq!(listed.len(), 17);
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    runtime.block_on(async {
+        let store = Store::open(&db).await.unwrap();
+        for run in &listed {
+            let file = store
+                .run_artifact(run, "test-predictions")
+                .await
+                .unwrap()
+                .unwrap_or_else(|| panic!("run {run} recorded no predictions"));
+            let bytes = std::fs::read(&file.path).unwrap();
+            assert_eq!(file.bytes, bytes.len() as u64);
+            assert_eq!(file.checksum, hex::encode(Sha256::digest(&bytes)));
+        }
+        store.close().await;
+    });
+
     let tex = std::fs::read_to_string(out.join("tables.tex")).unwrap();
     assert_eq!(tex.matches("\\begin{table}").count(), 1);
     assert_eq!(tex.matches("\\end{table}").count(), 1);
@@ -239,4 +295,69 @@ fn the_page_renders_in_headless_chromium() {
     if let Ok(keep) = std::env::var("ABLATE_KEEP_SCREENSHOT") {
         std::fs::copy(&shot, keep).unwrap();
     }
+}
+
+/// A grid that sweeps m: accuracy versus m, one line per proportion.
+#[test]
+fn a_sweep_of_m_is_drawn_against_m() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = experiment_file(dir.path(), "[10, 50]", "[0, 1]");
+    let text = std::fs::read_to_string(&file).unwrap()
+        + "\n[[sweeps]]\nvariant = \"SPL-Net\"\nvalues = { patches_per_side = [2, 3, 4] }\n";
+    std::fs::write(&file, text).unwrap();
+    let run = ablate_noop(&["run", file.to_str().unwrap()]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let html = report(&file, &dir.path().join("report"), &[]);
+    assert!(html.contains("id=\"fig-sweep-1\""), "accuracy versus m");
+    assert!(!html.contains("id=\"fig-sweep-2\""), "v is not swept");
+    assert!(html.contains("Mean test accuracy (%) versus patches per side m on"));
+    let sweep = &html[html.find("id=\"fig-sweep-1\"").unwrap()..];
+    let figure = &sweep[..sweep.find("</figure>").unwrap()];
+    for legend in ["10% labeled", "50% labeled"] {
+        assert!(figure.contains(legend), "{legend}");
+    }
+}
+
+/// The generated tables and figures compile with pdflatex in a minimal
+/// document. Skipped with a note where pdflatex is absent, except under CI.
+#[test]
+fn the_latex_output_compiles_with_pdflatex() {
+    let has_pdflatex = Command::new("pdflatex")
+        .arg("--version")
+        .output()
+        .is_ok_and(|o| o.status.success());
+    if !has_pdflatex {
+        assert!(
+            std::env::var_os("CI").is_none(),
+            "CI needs pdflatex (scripts/test.sh installs it)"
+        );
+        eprintln!("note: pdflatex not installed; LaTeX compile test skipped");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let file = experiment_file(dir.path(), "[0.5, 10]", "[0, 1]");
+    assert!(ablate_noop(&["run", file.to_str().unwrap()])
+        .status
+        .success());
+    let out = dir.path().join("report");
+    report(&file, &out, &["--format", "latex"]);
+    std::fs::write(
+        out.join("main.tex"),
+        "\\documentclass{article}\n\\usepackage{booktabs}\n\\usepackage{graphicx}\n\
+         \\begin{document}\n\\input{tables.tex}\n\\input{figures.tex}\n\\end{document}\n",
+    )
+    .unwrap();
+    let output = Command::new("pdflatex")
+        .args(["-interaction=nonstopmode", "-halt-on-error", "main.tex"])
+        .current_dir(&out)
+        .output()
+        .unwrap();
+    assert!(output.status.success(), "{}", stdout(&output));
+    let pdf = std::fs::read(out.join("main.pdf")).unwrap();
+    assert!(pdf.starts_with(b"%PDF"));
+    assert!(
+        !stdout(&output).contains("Undefined control sequence"),
+        "{}",
+        stdout(&output)
+    );
 }

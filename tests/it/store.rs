@@ -440,6 +440,7 @@ fn reclaims_dead_workers(url: &str) {
             per_attribute: vec![("Smiling".into(), 0.5)],
         },
         model_stats: Vec::new(),
+        predictions: None,
     };
     block_on(async {
         let store = Store::open(url).await.unwrap();
