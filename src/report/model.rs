@@ -180,6 +180,9 @@ pub struct CorrelationMap {
     pub distance_all: Option<f64>,
 }
 
+/// (parameter value, mean accuracy %, std over seeds).
+pub type SweepPoint = (f64, f64, Option<f64>);
+
 /// Accuracy versus one swept hyper-parameter, one line per proportion.
 #[derive(Debug, Serialize)]
 pub struct SweepFigure {
@@ -190,8 +193,8 @@ pub struct SweepFigure {
     pub title: String,
     /// The other parameter's value held fixed, when the variants set it.
     pub fixed: Option<String>,
-    /// Per proportion: its label and (value, mean, std) points.
-    pub series: Vec<(String, Vec<(f64, f64, Option<f64>)>)>,
+    /// Per proportion: its label and its points.
+    pub series: Vec<(String, Vec<SweepPoint>)>,
 }
 
 #[derive(Debug, Serialize)]
@@ -880,7 +883,7 @@ impl Grid<'_> {
                     .iter()
                     .enumerate()
                     .map(|(p, percent)| {
-                        let mut line: Vec<(f64, f64, Option<f64>)> = points
+                        let mut line: Vec<SweepPoint> = points
                             .iter()
                             .filter_map(|&(v, value)| {
                                 Some((f64::from(value), self.mean((d, v, p))?, self.sd((d, v, p))))

@@ -110,6 +110,18 @@ fn lines(
     });
     let (y_lo, y_hi) = span(ys, 0.05);
     let height = HEIGHT + 18 * (series.len() as u32).div_ceil(3);
+    // Epochs and m or v are whole numbers: no tick at 2.5.
+    let whole_x = !log_x
+        && series
+            .iter()
+            .all(|s| s.points.iter().all(|p| p.0.fract() == 0.0));
+    let whole_ticks = |x: &f64| {
+        if x.fract().abs() < 1e-9 {
+            format!("{}", x.round() as i64)
+        } else {
+            String::new()
+        }
+    };
     // Many overlapping bands turn opaque; fainter ones keep the lines legible.
     let band_alpha = if series.len() <= 4 { 0.15 } else { 0.05 };
     svg(figure, (WIDTH, height), |root| {
@@ -123,13 +135,14 @@ fn lines(
         macro_rules! draw_on {
             ($chart:expr) => {{
                 let mut chart = $chart;
-                chart
-                    .configure_mesh()
-                    .x_desc(x_label)
+                let mut mesh = chart.configure_mesh();
+                mesh.x_desc(x_label)
                     .y_desc(y_label)
-                    .light_line_style(RGBColor(235, 235, 235))
-                    .draw()
-                    .map_err(|err| e(&err))?;
+                    .light_line_style(RGBColor(235, 235, 235));
+                if whole_x {
+                    mesh.x_label_formatter(&whole_ticks);
+                }
+                mesh.draw().map_err(|err| e(&err))?;
                 for s in series {
                     let (i, style) = (s.slot, colour(s.slot));
                     let bands: Vec<&(f64, f64, Option<f64>)> =
@@ -420,15 +433,14 @@ pub fn correlation_heatmaps(
 ) -> Result<String, PlotError> {
     let k = indices.len() as i32;
     let font = if cell >= 24 { 14 } else { 12 };
-    let label_width = names
+    let label_width = indices
         .iter()
-        .map(|n| n.chars().count() as i32)
+        .map(|&i| names[i].chars().count() as i32)
         .max()
         .unwrap_or(4)
         * font
-        * 6
-        / 10
-        + 10;
+        / 2
+        + 12;
     let (left, top, gap, bar) = (label_width, label_width + 26, 18, 90);
     let grid = k * cell;
     let width = left + panels.len() as i32 * (grid + gap) + bar;
