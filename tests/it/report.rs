@@ -1,9 +1,14 @@
 //! `ablate report` on small noop-trainer databases: every format, the
 //! unfinished-grid banner, autoescaping, and the page in headless Chromium.
 
-use crate::store::{ablate_noop, experiment_file};
+use crate::store::{
+    ablate_noop, block_on, drop_postgres_database, experiment_file, fresh_postgres_database, parse,
+    worker, MINIMAL,
+};
 use crate::support::{ablate, copy_of_variants, stderr, stdout};
-use ablate::store::Store;
+use ablate::store::{
+    Accuracies, Correlations, MeasuredSpeed, ModelStat, Predictions, RunArtifact, RunResults, Store,
+};
 use sha2::{Digest, Sha256};
 use std::path::Path;
 use std::process::Command;
@@ -126,8 +131,7 @@ fn every_format_renders_and_an_unfinished_grid_says_so() {
         .map(|l| l.split(',').next().unwrap().to_string())
         .collect();
     assert_eq!(listed.len(), 17);
-    let runtime = tokio::runtime::Runtime::new().unwrap();
-    runtime.block_on(async {
+    block_on(async {
         let store = Store::open(&db).await.unwrap();
         for run in &listed {
             let file = store
@@ -360,4 +364,99 @@ fn the_latex_output_compiles_with_pdflatex() {
         "{}",
         stdout(&output)
     );
+}
+
+/// Predictions with an undefined correlation and a measured speed go
+/// through `finish` and come back out of the report's queries unchanged
+/// (NULL stays `None`), on both databases.
+fn predictions_and_speed_round_trip(url: &str) {
+    let experiment = parse(MINIMAL).unwrap();
+    let plan = experiment.plan();
+    let matrix = |values: Vec<Option<f64>>| Correlations {
+        images: 5,
+        attributes: vec!["Bald".into(), "Male".into()],
+        values,
+    };
+    let accuracies = Accuracies {
+        mean: 0.5,
+        per_attribute: vec![("Male".into(), 0.5)],
+    };
+    let speed = MeasuredSpeed {
+        device: "cpu".into(),
+        latency_ms: 1.5,
+        images_per_s: 640.0,
+        batch: 32,
+    };
+    let results = RunResults {
+        val: accuracies.clone(),
+        test: accuracies,
+        model_stats: vec![ModelStat {
+            stage: "far".into(),
+            params: 10,
+            flops: 20,
+            speed: Some(speed.clone()),
+        }],
+        predictions: Some(Predictions {
+            predicted: matrix(vec![None, None, None, Some(1.0)]),
+            truth: matrix(vec![Some(1.0), Some(-0.25), Some(-0.25), Some(1.0)]),
+            file: RunArtifact {
+                kind: "test-predictions".into(),
+                path: "/artifacts/predictions/x.csv".into(),
+                checksum: "ab".repeat(32),
+                bytes: 99,
+            },
+        }),
+    };
+    block_on(async {
+        let store = Store::open(url).await.unwrap();
+        store.insert_plan(&experiment, &plan).await.unwrap();
+        let here = worker("here", 1);
+        let run = store.claim(None, &here).await.unwrap().unwrap();
+        assert!(store.finish(&run.id, &here, &results).await.unwrap());
+        let variant = run.spec.variant_name.as_str();
+        let stored = store
+            .correlations("x", run.spec.proportion, &[variant])
+            .await
+            .unwrap();
+        let predictions = results.predictions.as_ref().unwrap();
+        let by_source = |source: &str| {
+            stored
+                .iter()
+                .find(|c| c.source == source)
+                .map(|c| c.correlations.clone())
+        };
+        assert_eq!(stored.len(), 2, "{stored:?}");
+        assert_eq!(
+            by_source("predicted").as_ref(),
+            Some(&predictions.predicted)
+        );
+        assert_eq!(by_source("truth").as_ref(), Some(&predictions.truth));
+        let file = store
+            .run_artifact(&run.id, "test-predictions")
+            .await
+            .unwrap();
+        assert_eq!(file.as_ref(), Some(&predictions.file));
+        let stats = store.variant_model_stats("x").await.unwrap();
+        assert_eq!(stats.len(), 1);
+        assert_eq!(stats[0].speed.as_ref(), Some(&speed));
+        store.close().await;
+    });
+}
+
+#[test]
+fn predictions_and_speed_round_trip_on_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    predictions_and_speed_round_trip(&format!(
+        "sqlite://{}",
+        dir.path().join("predictions.db").display()
+    ));
+}
+
+#[test]
+fn predictions_and_speed_round_trip_on_postgres() {
+    let Some(url) = fresh_postgres_database() else {
+        return;
+    };
+    predictions_and_speed_round_trip(&url);
+    drop_postgres_database(&url);
 }
