@@ -19,6 +19,10 @@ const OKABE_ITO: [RGBColor; 8] = [
     RGBColor(204, 121, 167),
 ];
 const WIDTH: u32 = 760;
+/// Plotters draws a font of size n about 0.8 n pixels high: these stay
+/// readable when a figure is scaled to a phone's width.
+const TICK_FONT: (&str, u32) = ("sans-serif", 15);
+const AXIS_FONT: (&str, u32) = ("sans-serif", 16);
 const HEIGHT: u32 = 420;
 
 #[derive(Debug, thiserror::Error)]
@@ -138,6 +142,8 @@ fn lines(
                 let mut mesh = chart.configure_mesh();
                 mesh.x_desc(x_label)
                     .y_desc(y_label)
+                    .label_style(TICK_FONT)
+                    .axis_desc_style(AXIS_FONT)
                     .light_line_style(RGBColor(235, 235, 235));
                 if whole_x {
                     mesh.x_label_formatter(&whole_ticks);
@@ -209,7 +215,7 @@ fn legend_rows<'n>(
         area.draw(&Text::new(
             name.to_string(),
             (x + 28, y - 7),
-            ("sans-serif", 13).into_font(),
+            AXIS_FONT.into_font(),
         ))?;
     }
     Ok(())
@@ -333,6 +339,8 @@ pub fn attribute_chart(table: &AttributeTable) -> Result<String, PlotError> {
                 .y_labels(n.max(1) * 2 + 1)
                 .y_label_formatter(&label)
                 .x_desc("mean test accuracy (%)")
+                .label_style(TICK_FONT)
+                .axis_desc_style(AXIS_FONT)
                 .light_line_style(RGBColor(235, 235, 235))
                 .draw()
                 .map_err(|err| e(&err))?;
