@@ -15,6 +15,16 @@ if ! command -v chromium >/dev/null && [[ "$(id -u)" == 0 ]]; then
     apt-get install -y -qq chromium >/dev/null || { apt-get update -qq >/dev/null && apt-get install -y -qq chromium >/dev/null; }
 fi
 
+# The report's LaTeX test compiles the generated tables and figures with
+# pdflatex and booktabs (Debian: about 50 MB to download, a minute to install).
+if ! command -v pdflatex >/dev/null && [[ "$(id -u)" == 0 ]]; then
+    echo "test: installing pdflatex for the report's LaTeX test" >&2
+    export DEBIAN_FRONTEND=noninteractive
+    tex=(texlive-latex-base texlive-latex-recommended)
+    apt-get install -y -qq --no-install-recommends "${tex[@]}" >/dev/null ||
+        { apt-get update -qq >/dev/null && apt-get install -y -qq --no-install-recommends "${tex[@]}" >/dev/null; }
+fi
+
 if pg_env="$(scripts/postgres.sh)"; then
     eval "$pg_env"
     stop_postgres() {

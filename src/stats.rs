@@ -1,6 +1,7 @@
 //! The statistics the reports rest on: summaries over seeds, paired tests
 //! between variants on runs that share seed and labeled subset, Holm's
-//! correction across variants, and Kendall's τ between two rankings.
+//! correction across variants, Kendall's τ between two rankings, and the
+//! Pearson correlations between attributes of the paper's Fig. 7.
 
 /// Arithmetic mean; `None` for no values.
 pub fn mean(values: &[f64]) -> Option<f64> {
@@ -203,6 +204,59 @@ pub fn kendall_tau_b(x: &[f64], y: &[f64]) -> Option<f64> {
     (denominator > 0.0).then(|| (concordant - discordant) as f64 / denominator)
 }
 
+/// Pearson correlations between the `columns` variables of `rows`
+/// observations, row-major `columns × columns`. `value(row, column)` is
+/// `None` for a missing observation; each pair uses the rows where both are
+/// present. A pair is `None` (undefined) when either variable is constant
+/// over those rows or fewer than two rows remain.
+pub fn pearson_matrix(
+    rows: usize,
+    columns: usize,
+    value: impl Fn(usize, usize) -> Option<f64>,
+) -> Vec<Option<f64>> {
+    let data: Vec<Option<f64>> = (0..rows)
+        .flat_map(|r| (0..columns).map(move |c| (r, c)))
+        .map(|(r, c)| value(r, c).filter(|v| v.is_finite()))
+        .collect();
+    let mut matrix = vec![None; columns * columns];
+    for i in 0..columns {
+        for j in i..columns {
+            let pairs =
+                (0..rows).filter_map(|r| Some((data[r * columns + i]?, data[r * columns + j]?)));
+            let r = pearson(pairs);
+            matrix[i * columns + j] = r;
+            matrix[j * columns + i] = r;
+        }
+    }
+    matrix
+}
+
+/// Pearson's r of paired samples (two passes over means for stability).
+fn pearson(pairs: impl Iterator<Item = (f64, f64)> + Clone) -> Option<f64> {
+    let (n, sum_x, sum_y) = pairs.clone().fold((0usize, 0.0, 0.0), |(n, x, y), (a, b)| {
+        (n + 1, x + a, y + b)
+    });
+    if n < 2 {
+        return None;
+    }
+    let (mean_x, mean_y) = (sum_x / n as f64, sum_y / n as f64);
+    let (sxy, sxx, syy) = pairs.fold((0.0, 0.0, 0.0), |(xy, xx, yy), (a, b)| {
+        let (dx, dy) = (a - mean_x, b - mean_y);
+        (xy + dx * dy, xx + dx * dx, yy + dy * dy)
+    });
+    (sxx > 0.0 && syy > 0.0).then(|| (sxy / (sxx * syy).sqrt()).clamp(-1.0, 1.0))
+}
+
+/// Mean absolute difference between two square matrices over the
+/// off-diagonal pairs (each counted once) defined in both; `None` when none is.
+pub fn mean_abs_off_diagonal(a: &[Option<f64>], b: &[Option<f64>], size: usize) -> Option<f64> {
+    let differences: Vec<f64> = (0..size)
+        .flat_map(|i| (i + 1..size).map(move |j| i * size + j))
+        .filter_map(|k| Some((a.get(k).copied()?? - b.get(k).copied()??).abs()))
+        .collect();
+    mean(&differences)
+}
+
 fn standard_normal_cdf(z: f64) -> f64 {
     0.5 * (1.0 + erf(z / std::f64::consts::SQRT_2))
 }
@@ -388,5 +442,66 @@ mod tests {
         let tau = kendall_tau_b(&[1.0, 2.0, 3.0, 4.0], &[1.0, 3.0, 2.0, 3.0]).unwrap();
         assert!(close(tau, 3.0 / 30f64.sqrt(), 1e-12), "{tau}");
         assert_eq!(kendall_tau_b(&[1.0, 1.0], &[1.0, 2.0]), None);
+    }
+
+    #[test]
+    fn pearson_matrix_with_missing_values_and_a_constant_variable() {
+        // Columns: x, 2x + 1 (r = 1), -x with one value missing (r = -1 on
+        // the rows both have), a constant (undefined).
+        let data = [
+            [Some(1.0), Some(3.0), Some(-1.0), Some(0.5)],
+            [Some(2.0), Some(5.0), None, Some(0.5)],
+            [Some(4.0), Some(9.0), Some(-4.0), Some(0.5)],
+            [Some(7.0), Some(15.0), Some(-7.0), Some(0.5)],
+        ];
+        let m = pearson_matrix(4, 4, |r, c| data[r][c]);
+        let at = |i: usize, j: usize| m[i * 4 + j];
+        assert!(close(at(0, 1).unwrap(), 1.0, 1e-12));
+        assert!(close(at(0, 2).unwrap(), -1.0, 1e-12));
+        assert_eq!(at(1, 0), at(0, 1), "symmetric");
+        assert_eq!(at(0, 0), Some(1.0));
+        for i in 0..4 {
+            assert_eq!(
+                at(3, i),
+                None,
+                "a constant variable correlates with nothing"
+            );
+        }
+        // A textbook value: r of (1,2,3,4,5) and (2,4,5,4,5) = 0.7745967.
+        let y = [2.0, 4.0, 5.0, 4.0, 5.0];
+        let m = pearson_matrix(5, 2, |r, c| {
+            Some(if c == 0 { r as f64 + 1.0 } else { y[r] })
+        });
+        assert!(close(m[1].unwrap(), 0.774_596_669, 1e-9), "{:?}", m[1]);
+        assert_eq!(pearson_matrix(1, 2, |_, c| Some(c as f64))[1], None);
+    }
+
+    #[test]
+    fn distance_between_correlation_matrices_skips_undefined_pairs() {
+        let a = [
+            Some(1.0),
+            Some(0.5),
+            None,
+            Some(0.5),
+            Some(1.0),
+            Some(-0.2),
+            None,
+            Some(-0.2),
+            Some(1.0),
+        ];
+        let b = [
+            Some(1.0),
+            Some(0.1),
+            Some(0.3),
+            Some(0.1),
+            Some(1.0),
+            Some(0.2),
+            Some(0.3),
+            Some(0.2),
+            Some(1.0),
+        ];
+        // Pairs (0,1): 0.4, (0,2): undefined in a, (1,2): 0.4.
+        assert!(close(mean_abs_off_diagonal(&a, &b, 3).unwrap(), 0.4, 1e-12));
+        assert_eq!(mean_abs_off_diagonal(&[None; 4], &[None; 4], 2), None);
     }
 }

@@ -24,18 +24,23 @@ pub struct ReportArgs {
     /// Output directory (default reports/<experiment>).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// What to write: html (index.html), latex (tables.tex), csv (runs.csv
-    /// and cells.csv) or json (report.json). Repeat or comma-separate for
-    /// several.
+    /// What to write: html (index.html), latex (tables.tex, figures.tex and
+    /// figures/*.svg), csv (runs.csv and cells.csv) or json (report.json).
+    /// Repeat or comma-separate for several.
     #[arg(long, value_enum, value_delimiter = ',', default_value = "html")]
     format: Vec<FormatArg>,
     /// Variant the significance tests compare every other one with.
     #[arg(long, default_value = "SPL-Net")]
     reference: String,
-    /// Label proportion (percent) of the per-attribute table and the
-    /// training curves (default: the smallest of the experiment).
+    /// Label proportion (percent) of the per-attribute table, the training
+    /// curves and the correlation maps (default: the smallest of the
+    /// experiment).
     #[arg(long)]
     proportion: Option<f64>,
+    /// Attributes of the small correlation maps, comma-separated (default:
+    /// Blond_Hair, Brown_Hair, Black_Hair, Gray_Hair, Sideburns, Goatee, Male).
+    #[arg(long, value_delimiter = ',')]
+    correlation_attributes: Vec<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -72,16 +77,17 @@ pub fn run(global: &GlobalArgs, args: ReportArgs) -> anyhow::Result<()> {
             );
         }
     }
-    let stored = runtime()?.block_on(async {
-        let store = Store::open(&url).await?;
-        let stored = report::load(&store, &experiment.name).await;
-        store.close().await;
-        anyhow::Ok(stored?)
-    })?;
     let options = Options {
         reference: args.reference,
         focus_proportion: args.proportion,
+        correlation_attributes: args.correlation_attributes,
     };
+    let stored = runtime()?.block_on(async {
+        let store = Store::open(&url).await?;
+        let stored = report::load(&store, &experiment, &options).await;
+        store.close().await;
+        anyhow::Ok(stored?)
+    })?;
     let built = report::build(
         &experiment,
         ablate::store::redact(&url),

@@ -1,6 +1,7 @@
 //! LaTeX (booktabs), CSV and JSON forms of a report: one row per run and one
 //! per aggregated cell for the machine-readable ones.
 
+use super::figures::FigureFile;
 use super::model::{Cell, Report};
 use std::fmt::Write;
 
@@ -17,6 +18,12 @@ fn tex(text: &str) -> String {
             '~' => out.push_str(r"\textasciitilde{}"),
             '^' => out.push_str(r"\textasciicircum{}"),
             '<' => out.push_str(r"\textless{}"),
+            '|' => out.push_str(r"\textbar{}"),
+            '±' => out.push_str(r"$\pm$"),
+            'Δ' => out.push_str(r"$\Delta$"),
+            'τ' => out.push_str(r"$\tau$"),
+            '·' => out.push_str(r"$\cdot$"),
+            '−' => out.push('-'),
             '>' => out.push_str(r"\textgreater{}"),
             _ => out.push(c),
         }
@@ -78,6 +85,36 @@ pub fn latex(report: &Report) -> String {
             let _ = writeln!(out, "{} & {} \\\\", tex(&row.variant), cells.join(" & "));
         }
         let _ = writeln!(out, "\\bottomrule\n\\end{{tabular}}\n\\end{{table}}\n");
+    }
+    out
+}
+
+/// Figures per `\clearpage`, far below LaTeX's limit of 18 floats waiting
+/// to be placed.
+const FIGURES_PER_PAGE_BREAK: usize = 8;
+
+/// `figures.tex`: one figure environment per SVG under `figures/`. pdflatex
+/// reads PDF, not SVG, so each figure includes `figures/NAME.pdf` when it
+/// exists (after the conversion the header describes) and a framed note
+/// otherwise: the file compiles either way. Needs `\usepackage{graphicx}`.
+pub fn latex_figures(files: &[FigureFile]) -> String {
+    let mut out = String::from(
+        "% Figures of an ablate report. Needs \\usepackage{graphicx}.\n\
+         % pdflatex does not read SVG: convert every figures/NAME.svg to figures/NAME.pdf first, e.g.\n\
+         %   for f in figures/*.svg; do rsvg-convert -f pdf -o \"${f%.svg}.pdf\" \"$f\"; done   (Debian: librsvg2-bin)\n\
+         %   inkscape --export-type=pdf figures/*.svg\n\
+         % Until then each figure shows a framed note naming its SVG file.\n",
+    );
+    for (i, file) in files.iter().enumerate() {
+        if i > 0 && i % FIGURES_PER_PAGE_BREAK == 0 {
+            out.push_str("\\clearpage\n");
+        }
+        let stem = &file.stem;
+        let _ = writeln!(
+            out,
+            "\\begin{{figure}}[!htbp]\n\\centering\n\\IfFileExists{{figures/{stem}.pdf}}{{\\includegraphics[width=\\linewidth]{{figures/{stem}.pdf}}}}{{\\fbox{{\\parbox{{0.9\\linewidth}}{{\\centering\\strut convert \\texttt{{figures/{stem}.svg}} to PDF}}}}}}\n\\caption{{{}}}\n\\label{{fig:{stem}}}\n\\end{{figure}}\n",
+            tex(&file.caption)
+        );
     }
     out
 }

@@ -1,11 +1,11 @@
 //! The HTML page: minijinja templates (embedded in the binary, autoescaped)
 //! with the figures inlined as SVG, so the file needs nothing else.
 
+use super::figures::Figures;
 use super::model::Report;
-use super::{plots, ReportError};
+use super::ReportError;
 use minijinja::value::Value;
 use minijinja::Environment;
-use serde::Serialize;
 
 /// Templates by name, compiled into the binary so that a report renders
 /// the same from any working directory.
@@ -22,15 +22,6 @@ const TEMPLATES: [(&str, &str); 8] = [
     ),
     ("runs.html", include_str!("../../templates/runs.html")),
 ];
-
-/// Inline SVG of one dataset's figures.
-#[derive(Debug, Serialize)]
-struct Figures {
-    accuracy: String,
-    delta: String,
-    curves: Vec<(String, String)>,
-    attributes: String,
-}
 
 /// `x` with `digits` decimals, or an em dash when there is no value.
 fn fixed(value: Value, digits: Option<usize>) -> String {
@@ -82,27 +73,7 @@ fn environment() -> Result<Environment<'static>, ReportError> {
 }
 
 pub fn render(report: &Report) -> Result<String, ReportError> {
-    let figures = report
-        .datasets
-        .iter()
-        .map(|dataset| {
-            Ok(Figures {
-                accuracy: plots::accuracy_vs_proportion(dataset)?,
-                delta: plots::delta_vs_baseline(dataset)?,
-                curves: dataset
-                    .curves
-                    .iter()
-                    .map(|curve| {
-                        Ok((
-                            format!("{} · {}", curve.stage, curve.name),
-                            plots::training_curve(dataset, curve)?,
-                        ))
-                    })
-                    .collect::<Result<_, plots::PlotError>>()?,
-                attributes: plots::attribute_chart(&dataset.attributes)?,
-            })
-        })
-        .collect::<Result<Vec<_>, plots::PlotError>>()?;
+    let figures = Figures::render(report)?;
     let env = environment()?;
     let template = env
         .get_template("report.html")
@@ -113,7 +84,8 @@ pub fn render(report: &Report) -> Result<String, ReportError> {
     template
         .render(minijinja::context! {
             report => Value::from_serialize(report),
-            figures => Value::from_serialize(&figures),
+            figures => Value::from_serialize(&figures.datasets),
+            sweep_figures => Value::from_serialize(&figures.sweep),
             significant => super::model::SIGNIFICANT,
             highly_significant => super::model::HIGHLY_SIGNIFICANT,
         })

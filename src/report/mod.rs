@@ -3,6 +3,7 @@
 //! self-contained HTML page, LaTeX booktabs tables, CSV or JSON.
 
 mod export;
+mod figures;
 mod html;
 pub mod model;
 pub mod paper;
@@ -48,13 +49,26 @@ pub enum ReportError {
     UnknownProportion(f64, String),
 }
 
-/// Reads everything the report needs about `experiment` from `store`.
-pub async fn load(store: &Store, experiment: &str) -> Result<Stored, StoreError> {
+/// Reads everything the report on `experiment` with `options` needs from
+/// `store`.
+pub async fn load(
+    store: &Store,
+    experiment: &Experiment,
+    options: &Options,
+) -> Result<Stored, StoreError> {
+    let name = &experiment.name;
     Ok(Stored {
-        runs: store.report_runs(experiment).await?,
-        metrics: store.metric_means(experiment).await?,
-        attributes: store.attribute_means(experiment).await?,
-        model_stats: store.variant_model_stats(experiment).await?,
+        runs: store.report_runs(name).await?,
+        metrics: store.metric_means(name).await?,
+        attributes: store.attribute_means(name).await?,
+        model_stats: store.variant_model_stats(name).await?,
+        correlations: store
+            .correlations(
+                name,
+                options.focus(experiment),
+                &options.correlation_variants(),
+            )
+            .await?,
     })
 }
 
@@ -95,25 +109,42 @@ pub fn build(
 
 /// Writes `report` in `format` under `out`; returns the files written.
 pub fn write(report: &Report, format: Format, out: &Path) -> Result<Vec<PathBuf>, ReportError> {
-    let files: Vec<(&str, String)> = match format {
-        Format::Html => vec![("index.html", html::render(report)?)],
-        Format::Latex => vec![("tables.tex", export::latex(report))],
+    let files: Vec<(String, String)> = match format {
+        Format::Html => vec![("index.html".into(), html::render(report)?)],
+        Format::Latex => {
+            let figures = figures::Figures::render(report)?;
+            let files = figures.files(report);
+            let mut written = vec![
+                ("tables.tex".into(), export::latex(report)),
+                ("figures.tex".into(), export::latex_figures(&files)),
+            ];
+            written.extend(
+                files
+                    .iter()
+                    .map(|f| (format!("figures/{}.svg", f.stem), f.svg.to_string())),
+            );
+            written
+        }
         Format::Csv => vec![
-            ("runs.csv", export::runs_csv(report)),
-            ("cells.csv", export::cells_csv(report)),
+            ("runs.csv".into(), export::runs_csv(report)),
+            ("cells.csv".into(), export::cells_csv(report)),
         ],
-        Format::Json => vec![("report.json", export::json(report))],
+        Format::Json => vec![("report.json".into(), export::json(report))],
     };
     let io = |path: &Path| {
         let path = path.to_path_buf();
         move |source| ReportError::Write { path, source }
     };
-    std::fs::create_dir_all(out).map_err(io(out))?;
     let mut written = Vec::new();
     for (name, text) in files {
-        let path = out.join(name);
+        let path = out.join(&name);
+        let dir = path.parent().unwrap_or(out);
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+        let file_name = path
+            .file_name()
+            .map_or_else(Default::default, |n| n.to_string_lossy());
         // Write beside, then rename: a reader never sees half a report.
-        let partial = out.join(format!(".{name}.partial"));
+        let partial = dir.join(format!(".{file_name}.partial"));
         std::fs::write(&partial, text).map_err(io(&partial))?;
         std::fs::rename(&partial, &path).map_err(io(&path))?;
         written.push(path);

@@ -8,7 +8,7 @@ use crate::experiment::{DatasetSpec, Experiment};
 use crate::registry::matrix::Matrix;
 use crate::registry::{Diagnostic, Variant};
 use crate::stats;
-use crate::store::{AttributeMean, MetricMean, ReportRun, VariantModelStat};
+use crate::store::{AttributeMean, MetricMean, ReportRun, RunCorrelations, VariantModelStat};
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
@@ -21,9 +21,54 @@ pub const HIGHLY_SIGNIFICANT: f64 = 0.01;
 pub struct Options {
     /// Variant every other one is tested against.
     pub reference: String,
-    /// Proportion of the per-attribute table and training curves; `None`
-    /// picks the smallest.
+    /// Proportion of the per-attribute table, training curves and
+    /// correlation maps; `None` picks the smallest.
     pub focus_proportion: Option<f64>,
+    /// Attributes of the small correlation maps; empty: [`DEFAULT_CORRELATION_ATTRIBUTES`].
+    pub correlation_attributes: Vec<String>,
+}
+
+/// The seven attributes of the small correlation maps when none are asked
+/// for. The paper's Fig. 7 names only three of its seven "randomly
+/// selected" ones (blond hair, brown hair, sideburns); the other four make
+/// pairs whose true correlation is known to be strong: hair colours exclude
+/// each other, facial hair goes with Male.
+pub const DEFAULT_CORRELATION_ATTRIBUTES: [&str; 7] = [
+    "Blond_Hair",
+    "Brown_Hair",
+    "Black_Hair",
+    "Gray_Hair",
+    "Sideburns",
+    "Goatee",
+    "Male",
+];
+
+/// The variant the correlation maps compare with the reference.
+pub const BASELINE: &str = "Baseline";
+
+impl Options {
+    /// The proportion the detailed sections show.
+    pub fn focus(&self, experiment: &Experiment) -> f64 {
+        self.focus_proportion
+            .or_else(|| {
+                experiment
+                    .proportions
+                    .iter()
+                    .copied()
+                    .min_by(f64::total_cmp)
+            })
+            .unwrap_or(100.0)
+    }
+
+    /// The variants whose correlation maps are drawn: Baseline, then the
+    /// reference.
+    pub fn correlation_variants(&self) -> Vec<&str> {
+        let mut names = vec![BASELINE];
+        if self.reference != BASELINE {
+            names.push(&self.reference);
+        }
+        names
+    }
 }
 
 /// Everything the database holds about an experiment, read once.
@@ -33,6 +78,9 @@ pub struct Stored {
     pub metrics: Vec<MetricMean>,
     pub attributes: Vec<AttributeMean>,
     pub model_stats: Vec<VariantModelStat>,
+    /// Correlation matrices of the runs of [`Options::correlation_variants`]
+    /// at the focus proportion.
+    pub correlations: Vec<RunCorrelations>,
 }
 
 #[derive(Debug, Serialize)]
@@ -54,6 +102,8 @@ pub struct Report {
     pub warnings: Vec<String>,
     pub datasets: Vec<DatasetReport>,
     pub sweep: Vec<SweepRow>,
+    /// Accuracy versus m and versus v, per dataset (Fig. 5).
+    pub sweep_figures: Vec<SweepFigure>,
     pub complexity: Vec<ComplexityRow>,
     pub runs: Vec<RunView>,
     pub failures: Vec<RunView>,
@@ -97,6 +147,54 @@ pub struct DatasetReport {
     pub paper: Option<PaperComparison>,
     pub curves: Vec<Curve>,
     pub attributes: AttributeTable,
+    /// Fig. 7, when runs stored correlations at the focus proportion.
+    pub correlation: Option<CorrelationMaps>,
+}
+
+/// Attribute correlation maps of one dataset at one proportion (Fig. 7):
+/// each model's mean over seeds, and the ground truth.
+#[derive(Debug, Serialize)]
+pub struct CorrelationMaps {
+    pub proportion: f64,
+    pub attributes: Vec<String>,
+    /// Positions in `attributes` of the small maps' attributes.
+    pub selected: Vec<usize>,
+    /// The models (Baseline, reference) that have runs, then the ground truth.
+    pub maps: Vec<CorrelationMap>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct CorrelationMap {
+    /// A variant name, or `ground truth`.
+    pub label: String,
+    pub is_truth: bool,
+    /// Runs averaged.
+    pub runs: usize,
+    /// Test images per run.
+    pub images: usize,
+    /// Row-major mean over runs, `None` where no run defines it.
+    pub values: Vec<Option<f64>>,
+    /// Mean absolute difference to the ground truth over the distinct
+    /// attribute pairs defined in both: on the selected attributes, on all.
+    pub distance_selected: Option<f64>,
+    pub distance_all: Option<f64>,
+}
+
+/// (parameter value, mean accuracy %, std over seeds).
+pub type SweepPoint = (f64, f64, Option<f64>);
+
+/// Accuracy versus one swept hyper-parameter, one line per proportion.
+#[derive(Debug, Serialize)]
+pub struct SweepFigure {
+    pub dataset: String,
+    /// `m` or `v`.
+    pub parameter: String,
+    /// The axis title.
+    pub title: String,
+    /// The other parameter's value held fixed, when the variants set it.
+    pub fixed: Option<String>,
+    /// Per proportion: its label and its points.
+    pub series: Vec<(String, Vec<SweepPoint>)>,
 }
 
 #[derive(Debug, Serialize)]
@@ -185,6 +283,12 @@ pub struct ComplexityRow {
     pub stage: String,
     pub params_m: f64,
     pub gflops: f64,
+    pub device: Option<String>,
+    /// Milliseconds per image at batch 1.
+    pub latency_ms: Option<f64>,
+    /// Images per second at `batch`.
+    pub images_per_s: Option<f64>,
+    pub batch: Option<i64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -332,16 +436,7 @@ impl Report {
             runs.push(view);
         }
         stage1.trainings = stage1_keys.len();
-        let focus_proportion = options
-            .focus_proportion
-            .or_else(|| {
-                experiment
-                    .proportions
-                    .iter()
-                    .copied()
-                    .min_by(f64::total_cmp)
-            })
-            .unwrap_or(100.0);
+        let focus_proportion = options.focus(experiment);
         let reference = variants.iter().position(|v| v.name == options.reference);
         let baseline = variants.iter().position(|v| v.name == "Baseline");
         let grid = Grid {
@@ -354,9 +449,10 @@ impl Report {
             .datasets
             .iter()
             .enumerate()
-            .map(|(d, spec)| grid.dataset(d, spec, stored, paper, focus_proportion))
+            .map(|(d, spec)| grid.dataset(d, spec, stored, paper, focus_proportion, options))
             .collect();
         let sweep = grid.sweep();
+        let sweep_figures = grid.sweep_figures();
         let failures = runs
             .iter()
             .filter(|r| r.error.is_some() && r.status != "done")
@@ -386,6 +482,7 @@ impl Report {
             warnings: warnings.iter().map(ToString::to_string).collect(),
             datasets: dataset_reports,
             sweep,
+            sweep_figures,
             complexity: stored
                 .model_stats
                 .iter()
@@ -394,6 +491,10 @@ impl Report {
                     stage: s.stage.clone(),
                     params_m: s.params as f64 / 1e6,
                     gflops: s.flops as f64 / 1e9,
+                    device: s.speed.as_ref().map(|x| x.device.clone()),
+                    latency_ms: s.speed.as_ref().map(|x| x.latency_ms),
+                    images_per_s: s.speed.as_ref().map(|x| x.images_per_s),
+                    batch: s.speed.as_ref().map(|x| x.batch),
                 })
                 .collect(),
             durations: durations(variants, &runs),
@@ -536,6 +637,7 @@ impl Grid<'_> {
         stored: &Stored,
         paper: &PaperTables,
         focus: f64,
+        options: &Options,
     ) -> DatasetReport {
         let experiment = self.experiment;
         let paper_key = match spec {
@@ -644,6 +746,7 @@ impl Grid<'_> {
             paper,
             curves,
             attributes: self.attributes(&canonical, stored, focus),
+            correlation: correlation_maps(&canonical, stored, focus, options),
         }
     }
 
@@ -705,6 +808,202 @@ impl Grid<'_> {
         }
         rows
     }
+
+    fn sd(&self, key: CellKey) -> Option<f64> {
+        let values: Vec<f64> = self.accuracies.get(&key)?.values().copied().collect();
+        stats::sample_std(&values)
+    }
+
+    /// Accuracy versus m and versus v (Fig. 5) on every dataset, from the
+    /// variants that set the parameter. When variants set both (a grid),
+    /// the line holds the other one at the value shared by the most
+    /// distinct values of the swept one.
+    fn sweep_figures(&self) -> Vec<SweepFigure> {
+        let experiment = self.experiment;
+        let settings: Vec<(usize, Option<u32>, Option<u32>)> = experiment
+            .variants
+            .iter()
+            .enumerate()
+            .map(|(v, x)| (v, x.hyper.patches_per_side, x.hyper.dominant_components))
+            .collect();
+        // The profile's m and v: the line through them wins a tie.
+        let defaults = experiment
+            .profile
+            .resolve()
+            .ok()
+            .map(|p| p.resolve(&Default::default()));
+        let default_other = |parameter: &str| {
+            defaults.as_ref().map(|hp| {
+                if parameter == "m" {
+                    hp.dominant_components
+                } else {
+                    hp.patches_per_side
+                }
+            })
+        };
+        let mut figures = Vec::new();
+        for (parameter, title, other_name) in [
+            ("m", "patches per side m", "v"),
+            ("v", "dominant components v", "m"),
+        ] {
+            let swept = |&(_, m, v): &(usize, Option<u32>, Option<u32>)| {
+                if parameter == "m" {
+                    (m, v)
+                } else {
+                    (v, m)
+                }
+            };
+            // The fixed value of the other parameter with the most distinct
+            // swept values.
+            let mut by_other: BTreeMap<Option<u32>, BTreeSet<u32>> = BTreeMap::new();
+            for s in &settings {
+                if let (Some(value), other) = swept(s) {
+                    by_other.entry(other).or_default().insert(value);
+                }
+            }
+            let Some((&other, values)) = by_other
+                .iter()
+                .max_by_key(|(other, values)| (values.len(), **other == default_other(parameter)))
+            else {
+                continue;
+            };
+            if values.len() < 2 {
+                continue;
+            }
+            let points: Vec<(usize, u32)> = settings
+                .iter()
+                .filter_map(|s| match swept(s) {
+                    (Some(value), o) if o == other => Some((s.0, value)),
+                    _ => None,
+                })
+                .collect();
+            for (d, dataset) in experiment.datasets.iter().enumerate() {
+                let series = experiment
+                    .proportions
+                    .iter()
+                    .enumerate()
+                    .map(|(p, percent)| {
+                        let mut line: Vec<SweepPoint> = points
+                            .iter()
+                            .filter_map(|&(v, value)| {
+                                Some((f64::from(value), self.mean((d, v, p))?, self.sd((d, v, p))))
+                            })
+                            .collect();
+                        line.sort_by(|a, b| a.0.total_cmp(&b.0));
+                        (format!("{percent}% labeled"), line)
+                    })
+                    .filter(|(_, line)| !line.is_empty())
+                    .collect::<Vec<_>>();
+                if series.is_empty() {
+                    continue;
+                }
+                figures.push(SweepFigure {
+                    dataset: dataset.label(),
+                    parameter: parameter.to_string(),
+                    title: title.to_string(),
+                    fixed: other.map(|o| format!("{other_name} = {o}")),
+                    series,
+                });
+            }
+        }
+        figures
+    }
+}
+
+/// Fig. 7 of one dataset: the mean over seeds of the predicted correlations
+/// of Baseline and the reference, and of the ground truth, at `focus`.
+fn correlation_maps(
+    canonical: &str,
+    stored: &Stored,
+    focus: f64,
+    options: &Options,
+) -> Option<CorrelationMaps> {
+    let rows: Vec<&RunCorrelations> = stored
+        .correlations
+        .iter()
+        .filter(|c| c.dataset == canonical)
+        .collect();
+    let attributes = rows.first()?.correlations.attributes.clone();
+    let n = attributes.len();
+    let average = |label: &str, is_truth: bool, pick: &dyn Fn(&RunCorrelations) -> bool| {
+        let chosen: Vec<&RunCorrelations> = rows
+            .iter()
+            .copied()
+            .filter(|&c| pick(c) && c.correlations.attributes == attributes)
+            .collect();
+        if chosen.is_empty() {
+            return None;
+        }
+        let values = (0..n * n)
+            .map(|k| {
+                let defined: Vec<f64> = chosen
+                    .iter()
+                    .filter_map(|c| c.correlations.values[k])
+                    .collect();
+                stats::mean(&defined)
+            })
+            .collect();
+        Some(CorrelationMap {
+            label: label.to_string(),
+            is_truth,
+            runs: chosen.len(),
+            images: chosen
+                .iter()
+                .map(|c| c.correlations.images)
+                .max()
+                .unwrap_or(0),
+            values,
+            distance_selected: None,
+            distance_all: None,
+        })
+    };
+    let mut maps: Vec<CorrelationMap> = options
+        .correlation_variants()
+        .into_iter()
+        .filter_map(|variant| {
+            average(variant, false, &|c: &RunCorrelations| {
+                c.variant_name == variant && c.source == "predicted"
+            })
+        })
+        .collect();
+    let truth = average("ground truth", true, &|c: &RunCorrelations| {
+        c.source == "truth"
+    })?;
+    let wanted: Vec<String> = if options.correlation_attributes.is_empty() {
+        DEFAULT_CORRELATION_ATTRIBUTES
+            .iter()
+            .map(|a| a.to_string())
+            .collect()
+    } else {
+        options.correlation_attributes.clone()
+    };
+    let mut selected: Vec<usize> = wanted
+        .iter()
+        .filter_map(|w| attributes.iter().position(|a| a == w))
+        .collect();
+    if selected.len() < 2 {
+        // None of the asked attributes is in this dataset: its first seven.
+        selected = (0..n.min(DEFAULT_CORRELATION_ATTRIBUTES.len())).collect();
+    }
+    let subset = |values: &[Option<f64>]| -> Vec<Option<f64>> {
+        selected
+            .iter()
+            .flat_map(|&i| selected.iter().map(move |&j| values[i * n + j]))
+            .collect()
+    };
+    let truth_subset = subset(&truth.values);
+    for map in &mut maps {
+        map.distance_all = stats::mean_abs_off_diagonal(&map.values, &truth.values, n);
+        map.distance_selected =
+            stats::mean_abs_off_diagonal(&subset(&map.values), &truth_subset, selected.len());
+    }
+    maps.push(truth);
+    Some(CorrelationMaps {
+        proportion: focus,
+        attributes,
+        selected,
+        maps,
+    })
 }
 
 /// `2026-12-04 20:52 UTC` from Unix milliseconds (civil-from-days, so no

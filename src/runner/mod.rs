@@ -26,6 +26,7 @@
 mod cache;
 pub mod identity;
 mod noop;
+pub mod predictions;
 mod progress;
 pub mod trainer;
 
@@ -154,8 +155,13 @@ async fn execute(
         run: run.id.clone(),
         detail: detail.to_string(),
     };
+    let artifacts = options
+        .artifacts
+        .clone()
+        .unwrap_or_else(|| PathBuf::from(&run.spec.artifacts));
     let input = TrainInput {
         run_id: run.id.clone(),
+        artifacts: artifacts.clone(),
         attempt: run.attempt,
         dataset: run.spec.dataset().map_err(spec_error)?,
         profile: run.spec.profile().map_err(spec_error)?,
@@ -176,10 +182,6 @@ async fn execute(
         stage1_key.clone(),
     ));
     let handle = tokio::runtime::Handle::current();
-    let artifacts = options
-        .artifacts
-        .clone()
-        .unwrap_or_else(|| PathBuf::from(&run.spec.artifacts));
     let mut sink = StoreSink::new(
         store.clone(),
         handle.clone(),

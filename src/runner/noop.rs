@@ -4,12 +4,13 @@
 //! measurements exercise the runner and the store. Never a stand-in for
 //! training: it is chosen only with `--trainer noop`.
 
+use super::predictions::SplitPredictions;
 use super::trainer::{
     write_atomically, Accuracies, MetricsSink, RunResults, Stage1Cache, Stage1Claim, TrainError,
     TrainInput, Trainer,
 };
 use crate::experiment::DatasetSpec;
-use crate::groups::{CELEBA, MAAD};
+use crate::groups::{LabelSet, CELEBA, MAAD};
 use sha2::{Digest, Sha256};
 use std::time::Duration;
 
@@ -87,11 +88,42 @@ impl Trainer for NoopTrainer {
                 per_attribute,
             }
         };
+        let predictions =
+            fake_predictions(input, labels).record(&input.artifacts, &input.run_id)?;
         Ok(RunResults {
             val: split("val"),
             test: split("test"),
             model_stats: Vec::new(),
+            predictions: Some(predictions),
         })
+    }
+}
+
+/// Images of the noop trainer's test split.
+const NOOP_TEST_IMAGES: usize = 24;
+
+/// Probabilities derived from the run identity and labels from the dataset
+/// alone (every run of a dataset shares its "ground truth"), so that
+/// correlation matrices and the predictions file go the real path.
+fn fake_predictions(input: &TrainInput, labels: &LabelSet) -> SplitPredictions {
+    let dataset = input.spec.dataset.to_string();
+    let cells = |name: &dyn Fn(usize, &str) -> String| -> Vec<f64> {
+        (0..NOOP_TEST_IMAGES)
+            .flat_map(|image| labels.names().map(move |a| (image, a)))
+            .map(|(image, attribute)| unit(&name(image, attribute)))
+            .collect()
+    };
+    SplitPredictions {
+        attributes: labels.names().map(str::to_string).collect(),
+        images: (0..NOOP_TEST_IMAGES).collect(),
+        probabilities: cells(&|i, a| format!("{}/prediction/{i}/{a}", input.run_id))
+            .into_iter()
+            .map(|u| u as f32)
+            .collect(),
+        labels: cells(&|i, a| format!("{dataset}/label/{i}/{a}"))
+            .into_iter()
+            .map(|u| if u < 0.5 { -1 } else { 1 })
+            .collect(),
     }
 }
 

@@ -5,7 +5,7 @@ use crate::experiment::{DatasetSpec, Profile};
 use crate::store::{Artifact, StoreError, StoredSpec};
 use std::path::{Path, PathBuf};
 
-pub use crate::store::{Accuracies, ModelStat, RunResults};
+pub use crate::store::{Accuracies, MeasuredSpeed, ModelStat, Predictions, RunResults};
 
 /// One run to train.
 #[derive(Debug, Clone)]
@@ -19,6 +19,9 @@ pub struct TrainInput {
     pub dataset: DatasetSpec,
     pub profile: Profile,
     pub device: tch::Device,
+    /// Where this worker keeps artifacts (the spec's directory, or the
+    /// worker's override): the run's predictions file goes under it.
+    pub artifacts: PathBuf,
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -10,9 +10,10 @@ mod runs;
 mod stage1;
 
 pub use open::StoreError;
-pub use report::{AttributeMean, MetricMean, ReportRun, VariantModelStat};
+pub use report::{AttributeMean, MetricMean, ReportRun, RunCorrelations, VariantModelStat};
 pub use runs::{
-    Accuracies, ClaimedRun, MetricRow, ModelStat, RunResults, RunRow, StoredSpec, Worker,
+    Accuracies, ClaimedRun, Correlations, MeasuredSpeed, MetricRow, ModelStat, Predictions,
+    RunArtifact, RunResults, RunRow, StoredSpec, Worker,
 };
 pub use stage1::{Artifact, Stage1State};
 

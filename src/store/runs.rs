@@ -121,12 +121,53 @@ pub struct Accuracies {
     pub per_attribute: Vec<(String, f64)>,
 }
 
-/// Parameters and FLOPs of one stage's model.
+/// Parameters and FLOPs of one stage's model, and its inference speed
+/// when it was measured.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelStat {
     pub stage: String,
     pub params: i64,
     pub flops: i64,
+    pub speed: Option<MeasuredSpeed>,
+}
+
+/// Inference speed in eval mode under `no_grad` on `device`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MeasuredSpeed {
+    pub device: String,
+    /// Milliseconds per image at batch 1.
+    pub latency_ms: f64,
+    /// Images per second at `batch`.
+    pub images_per_s: f64,
+    pub batch: i64,
+}
+
+/// Pearson correlations between attributes over the images of a split.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Correlations {
+    pub images: usize,
+    pub attributes: Vec<String>,
+    /// Row-major, `attributes.len()` squared; `None` where undefined (an
+    /// attribute constant over the images).
+    pub values: Vec<Option<f64>>,
+}
+
+/// A file a run wrote next to its other artifacts, with its SHA-256.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RunArtifact {
+    pub kind: String,
+    pub path: String,
+    pub checksum: String,
+    pub bytes: u64,
+}
+
+/// The test-split predictions of the epoch chosen on validation: their
+/// correlations, the labels' correlations, and the raw file.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Predictions {
+    pub predicted: Correlations,
+    pub truth: Correlations,
+    pub file: RunArtifact,
 }
 
 /// What a finished run stores.
@@ -135,6 +176,7 @@ pub struct RunResults {
     pub val: Accuracies,
     pub test: Accuracies,
     pub model_stats: Vec<ModelStat>,
+    pub predictions: Option<Predictions>,
 }
 
 /// One per-epoch value.
@@ -369,7 +411,7 @@ impl Store {
                 tx.rollback().await.map_err(err)?;
                 return Ok(false);
             }
-            for table in ["results", "attribute_results", "model_stats"] {
+            for table in ["results", "attribute_results", "model_stats", "correlations", "run_artifacts"] {
                 sqlx::query(&format!("DELETE FROM {table} WHERE run_id = $1"))
                     .bind(run)
                     .execute(&mut *tx)
@@ -398,14 +440,51 @@ impl Store {
                 }
             }
             for stat in &results.model_stats {
-                sqlx::query("INSERT INTO model_stats (run_id, stage, params, flops) VALUES ($1, $2, $3, $4)")
+                let speed = stat.speed.as_ref();
+                sqlx::query(
+                    "INSERT INTO model_stats (run_id, stage, params, flops, device, latency_ms, \
+                     images_per_s, throughput_batch) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+                )
+                .bind(run)
+                .bind(&stat.stage)
+                .bind(stat.params)
+                .bind(stat.flops)
+                .bind(speed.map(|s| s.device.clone()))
+                .bind(speed.map(|s| s.latency_ms))
+                .bind(speed.map(|s| s.images_per_s))
+                .bind(speed.map(|s| s.batch))
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
+            }
+            if let Some(predictions) = &results.predictions {
+                for (source, matrix) in [("predicted", &predictions.predicted), ("truth", &predictions.truth)] {
+                    sqlx::query(
+                        "INSERT INTO correlations (run_id, source, images, attributes, matrix) \
+                         VALUES ($1, $2, $3, $4, $5)",
+                    )
                     .bind(run)
-                    .bind(&stat.stage)
-                    .bind(stat.params)
-                    .bind(stat.flops)
+                    .bind(source)
+                    .bind(matrix.images as i64)
+                    .bind(serde_json::to_string(&matrix.attributes).expect("strings serialize"))
+                    .bind(serde_json::to_string(&matrix.values).expect("finite numbers serialize"))
                     .execute(&mut *tx)
                     .await
                     .map_err(err)?;
+                }
+                let file = &predictions.file;
+                sqlx::query(
+                    "INSERT INTO run_artifacts (run_id, kind, path, checksum, bytes) \
+                     VALUES ($1, $2, $3, $4, $5)",
+                )
+                .bind(run)
+                .bind(&file.kind)
+                .bind(&file.path)
+                .bind(&file.checksum)
+                .bind(file.bytes as i64)
+                .execute(&mut *tx)
+                .await
+                .map_err(err)?;
             }
             tx.commit().await.map_err(err)?;
             Ok(true)

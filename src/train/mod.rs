@@ -18,7 +18,7 @@ use crate::model::{stats, ModelConfig, ModelError, ParamGroup, SplNet, Stage};
 use crate::profile::HyperParams;
 use crate::registry::{Schedule, Variant};
 use crate::runner::{MetricsSink, Stage1Cache, Stage1Claim, TrainError, TrainInput, Trainer};
-use crate::store::{ModelStat, RunResults};
+use crate::store::{MeasuredSpeed, ModelStat, RunResults};
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use serde::Serialize;
@@ -340,10 +340,18 @@ fn train_run(
         )?,
         _ => stage2::train(&far, &far_vs, &data, &hp, spec.seed, metrics)?,
     };
+    if let Some(far_stat) = model_stats.last_mut() {
+        far_stat.speed = Some(speed_of(&far, &variant, device));
+    }
+    let predictions = results
+        .test_predictions
+        .map(|split| split.record(&input.artifacts, &input.run_id))
+        .transpose()?;
     Ok(RunResults {
         val: results.val,
         test: results.test,
         model_stats,
+        predictions,
     })
 }
 
@@ -353,5 +361,41 @@ fn model_stat(model: &SplNet, vs: &VarStore) -> ModelStat {
         stage: model.config.stage.to_string(),
         params: measured.params as i64,
         flops: measured.flops as i64,
+        speed: None,
     }
+}
+
+/// Images per pass of the throughput measurement (Tables 10–11 report
+/// images/s at a batch larger than one).
+pub const THROUGHPUT_BATCH: i64 = 32;
+
+/// Speeds measured in this process, by variant hash and device: a worker
+/// measures each variant once per device, not once per run.
+static SPEEDS: std::sync::Mutex<Vec<(String, String, MeasuredSpeed)>> =
+    std::sync::Mutex::new(Vec::new());
+
+/// The FAR model's speed in eval mode under `no_grad` (median of 5 timed
+/// passes after 2 untimed ones), measured once per variant and device.
+fn speed_of(model: &SplNet, variant: &Variant, device: tch::Device) -> MeasuredSpeed {
+    let (hash, device_name) = (variant.hash.to_string(), crate::device::describe(device));
+    let known = |cache: &Vec<(String, String, MeasuredSpeed)>| {
+        cache
+            .iter()
+            .find(|(h, d, _)| *h == hash && *d == device_name)
+            .map(|(_, _, s)| s.clone())
+    };
+    if let Some(speed) = SPEEDS.lock().ok().and_then(|cache| known(&cache)) {
+        return speed;
+    }
+    let measured = stats::speed(model, device, THROUGHPUT_BATCH, 2, 5);
+    let speed = MeasuredSpeed {
+        device: device_name.clone(),
+        latency_ms: measured.latency_ms,
+        images_per_s: measured.images_per_s,
+        batch: measured.batch,
+    };
+    if let Ok(mut cache) = SPEEDS.lock() {
+        cache.push((hash, device_name, speed.clone()));
+    }
+    speed
 }

@@ -4,7 +4,7 @@
 //! every epoch the validation split is scored; the epoch with the best mean
 //! validation accuracy is the one whose test accuracy is reported.
 
-use super::evaluate::accuracies;
+use super::evaluate::{accuracies, evaluate};
 use super::schedule::learning_rate;
 use super::stage1::{aux_batch, auxiliary_step};
 use super::{
@@ -14,6 +14,7 @@ use crate::data::ImageCache;
 use crate::model::{losses, transfer_pretrained, ParamGroup, SplNet, Stage, Transfer};
 use crate::profile::HyperParams;
 use crate::registry::Toggles;
+use crate::runner::predictions::SplitPredictions;
 use crate::runner::MetricsSink;
 use crate::store::Accuracies;
 use crate::train::data::RunData;
@@ -30,6 +31,8 @@ pub struct Selected {
     pub epoch: u32,
     pub val: Accuracies,
     pub test: Accuracies,
+    /// The test-split probabilities of that epoch (Fig. 7).
+    pub test_predictions: Option<SplitPredictions>,
 }
 
 /// Loads the stage-1 checkpoint at `path` into `stage1` (whose variables
@@ -180,11 +183,12 @@ pub(super) fn fit(
         row.push(("lr", lr));
         row.push(("val_accuracy", val.mean));
         if best.as_ref().is_none_or(|b| val.mean > b.val.mean) {
-            let test = accuracies(model, &data.test, &data.attributes, vs.device());
+            let test = evaluate(model, &data.test, &data.attributes, vs.device());
             best = Some(Selected {
                 epoch: epoch + 1,
                 val,
-                test,
+                test_predictions: test.predictions(&data.test, &data.attributes),
+                test: test.accuracies,
             });
         }
         row.push(("seconds", started.elapsed().as_secs_f64()));

@@ -63,12 +63,12 @@ fn registry() -> Registry {
     Registry::load(&[repo().join("variants")]).unwrap()
 }
 
-fn parse(text: &str) -> Result<Experiment, String> {
+pub fn parse(text: &str) -> Result<Experiment, String> {
     Experiment::parse(Path::new("exp.toml"), text.to_string(), &registry())
         .map_err(|e| e.to_string())
 }
 
-const MINIMAL: &str = r#"name = "x"
+pub const MINIMAL: &str = r#"name = "x"
 proportions = [10]
 seeds = [0]
 [profile]
@@ -351,7 +351,7 @@ fn worker_processes_claim_each_run_exactly_once_on_sqlite() {
 }
 
 /// A fresh database on the server of `ABLATE_TEST_POSTGRES_URL`.
-fn fresh_postgres_database() -> Option<String> {
+pub fn fresh_postgres_database() -> Option<String> {
     let Ok(base) = std::env::var("ABLATE_TEST_POSTGRES_URL") else {
         assert!(
             std::env::var_os("CI").is_none(),
@@ -391,7 +391,7 @@ fn worker_processes_claim_each_run_exactly_once_on_postgres() {
     drop_postgres_database(&url);
 }
 
-fn drop_postgres_database(url: &str) {
+pub fn drop_postgres_database(url: &str) {
     let base = std::env::var("ABLATE_TEST_POSTGRES_URL").unwrap();
     let (_, name) = url.rsplit_once('/').unwrap();
     block_on(async {
@@ -405,7 +405,7 @@ fn drop_postgres_database(url: &str) {
     });
 }
 
-fn worker(host: &str, pid: u32) -> Worker {
+pub fn worker(host: &str, pid: u32) -> Worker {
     Worker {
         id: format!("{host}/{pid}/1"),
         host: host.into(),
@@ -448,6 +448,7 @@ fn reclaims_dead_workers(url: &str) {
             per_attribute: vec![("Smiling".into(), 0.5)],
         },
         model_stats: Vec::new(),
+        predictions: None,
     };
     block_on(async {
         let store = Store::open(url).await.unwrap();

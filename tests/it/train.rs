@@ -79,6 +79,7 @@ fn input(variant: &Variant, seed: u64) -> TrainInput {
         dataset: DATASET,
         profile,
         device: Device::Cpu,
+        artifacts: artifacts().to_path_buf(),
     }
 }
 
@@ -192,6 +193,26 @@ fn every_variant_trains_one_epoch_of_each_stage() {
         }
         assert_eq!(results.test.per_attribute.len(), CELEBA.len());
         assert!((0.0..=1.0).contains(&results.test.mean));
+        // The test predictions of the selected epoch, on file and summarised.
+        let predictions = results.predictions.as_ref().expect("test predictions");
+        assert_eq!(predictions.predicted.attributes.len(), CELEBA.len());
+        assert_eq!(predictions.predicted.values.len(), CELEBA.len().pow(2));
+        let file = std::fs::read(&predictions.file.path).unwrap();
+        assert_eq!(
+            predictions.file.checksum,
+            hex::encode(<sha2::Sha256 as sha2::Digest>::digest(&file))
+        );
+        assert_eq!(
+            file.iter().filter(|&&b| b == b'\n').count(),
+            1 + predictions.predicted.images
+        );
+        let far = results.model_stats.last().unwrap();
+        let speed = far.speed.as_ref().expect("the FAR model's speed");
+        assert!(
+            speed.latency_ms > 0.0 && speed.images_per_s > 0.0,
+            "{speed:?}"
+        );
+        assert_eq!(speed.device, "cpu");
     }
     // SPL-Net and SPL w/o whole share one stage-1 model.
     assert_eq!(reused.len(), 1, "{reused:?}");
