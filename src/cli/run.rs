@@ -230,7 +230,13 @@ fn spawn_workers(
         .map(|(slot, threads)| {
             let mut process = Command::new(&exe)
                 .arg(format!("--device={}", device_name(device)))
-                .args(["worker", "--exit-with-parent", "--progress-json", "--db", url])
+                .args([
+                    "worker",
+                    "--exit-with-parent",
+                    "--progress-json",
+                    "--db",
+                    url,
+                ])
                 .args(["--experiment", experiment])
                 .arg(format!("--threads={threads}"))
                 .args(

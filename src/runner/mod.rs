@@ -349,8 +349,14 @@ mod tests {
 
     #[test]
     fn the_command_line_device_wins_unless_auto() {
-        assert_eq!(run_device(DeviceChoice::Cpu, Some("cuda:0")).ok(), Some(tch::Device::Cpu));
-        assert_eq!(run_device(DeviceChoice::Auto, Some("cpu")).ok(), Some(tch::Device::Cpu));
+        assert_eq!(
+            run_device(DeviceChoice::Cpu, Some("cuda:0")).ok(),
+            Some(tch::Device::Cpu)
+        );
+        assert_eq!(
+            run_device(DeviceChoice::Auto, Some("cpu")).ok(),
+            Some(tch::Device::Cpu)
+        );
         assert_eq!(
             run_device(DeviceChoice::Auto, None).ok(),
             Some(tch::Device::cuda_if_available())

@@ -17,7 +17,10 @@ use std::sync::{Arc, Mutex};
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum Event {
     /// The worker process is up with this many libtorch threads.
-    Started { pid: u32, threads: i32 },
+    Started {
+        pid: u32,
+        threads: i32,
+    },
     /// A run starts (`label` like `SPL-Net 10% seed 1`).
     Run {
         label: String,
@@ -32,8 +35,12 @@ pub enum Event {
         values: Vec<(String, f64)>,
     },
     /// The run is over: `done`, `failed` or `lost` (reclaimed by another).
-    RunEnd { outcome: String },
-    Note { message: String },
+    RunEnd {
+        outcome: String,
+    },
+    Note {
+        message: String,
+    },
 }
 
 impl Event {
@@ -50,7 +57,13 @@ impl Event {
 }
 
 /// One worker's line: `SPL-Net 10% seed 1 · stage1 3/5 · loss 0.4321`.
-pub fn run_line(label: &str, stage: &str, epoch: u32, epochs: u32, values: &[(String, f64)]) -> String {
+pub fn run_line(
+    label: &str,
+    stage: &str,
+    epoch: u32,
+    epochs: u32,
+    values: &[(String, f64)],
+) -> String {
     let mut line = format!("{label} · {stage} {epoch}/{epochs}");
     if let Some((name, value)) = Event::headline_loss(values) {
         line.push_str(&format!(" · {name} {value:.4}"));
@@ -257,7 +270,9 @@ impl Bars {
                     "worker {worker} (pid {pid}): {threads} libtorch thread(s)"
                 ));
             }
-            Event::Run { attempt, device, .. } => {
+            Event::Run {
+                attempt, device, ..
+            } => {
                 bar.reset();
                 bar.set_length(0);
                 let retry = if *attempt > 1 {
@@ -287,7 +302,9 @@ impl Bars {
                 bar.set_message("idle");
             }
             Event::Note { message } => {
-                let _ = self.multi.println(prefixed(slot, self.workers.len(), message));
+                let _ = self
+                    .multi
+                    .println(prefixed(slot, self.workers.len(), message));
             }
         }
     }
@@ -311,7 +328,10 @@ fn log(slot: usize, workers: usize, label: &str, event: &Event) {
         ),
         Event::Run {
             attempt, device, ..
-        } => tracing::info!("{}", say(&format!("{label} (attempt {attempt}) on {device}"))),
+        } => tracing::info!(
+            "{}",
+            say(&format!("{label} (attempt {attempt}) on {device}"))
+        ),
         Event::Epoch {
             stage,
             epoch,
@@ -337,11 +357,23 @@ mod tests {
                 .collect()
         };
         assert_eq!(
-            run_line("SPL-Net 10% seed 1", "stage1", 3, 5, &values(&["prt", "loss", "lr"])),
+            run_line(
+                "SPL-Net 10% seed 1",
+                "stage1",
+                3,
+                5,
+                &values(&["prt", "loss", "lr"])
+            ),
             "SPL-Net 10% seed 1 · stage1 3/5 · loss 1.5000"
         );
         assert_eq!(
-            run_line("Baseline 50% seed 0", "stage2", 1, 2, &values(&["far", "lr"])),
+            run_line(
+                "Baseline 50% seed 0",
+                "stage2",
+                1,
+                2,
+                &values(&["far", "lr"])
+            ),
             "Baseline 50% seed 0 · stage2 1/2 · far 0.5000"
         );
         assert_eq!(

@@ -431,7 +431,13 @@ fn kill_9_during_a_stage1_checkpoint_write_never_loads_a_partial_file() {
     );
     // The leftover is gone; the model now on disk is the one registered,
     // trained again rather than taken from the partial write.
-    assert_eq!(files_in(&artifacts).iter().filter(|n| n.contains(".tmp")).count(), 0);
+    assert_eq!(
+        files_in(&artifacts)
+            .iter()
+            .filter(|n| n.contains(".tmp"))
+            .count(),
+        0
+    );
     let after = stored_runs(&url);
     assert_eq!(after[1].stage1_reused, Some(false), "{:?}", after[1]);
     assert_eq!((after[1].status.as_str(), after[1].failures), ("done", 0));
@@ -549,7 +555,10 @@ fn a_worker_reports_progress_as_json_lines() {
         let expected: Vec<(&str, u32, u32)> = if label.starts_with("Baseline") {
             stage2.to_vec()
         } else {
-            [("stage1", 1, 2), ("stage1", 2, 2)].into_iter().chain(stage2).collect()
+            [("stage1", 1, 2), ("stage1", 2, 2)]
+                .into_iter()
+                .chain(stage2)
+                .collect()
         };
         assert_eq!(stages, expected, "{label}");
         assert_eq!(
@@ -562,7 +571,14 @@ fn a_worker_reports_progress_as_json_lines() {
         rest = &tail[end + 1..];
     }
     assert!(rest.is_empty(), "{rest:?}");
-    assert_eq!(runs, ["Baseline 10% seed 0", "SPL R 10% seed 0", "SPL-Net 10% seed 0"]);
+    assert_eq!(
+        runs,
+        [
+            "Baseline 10% seed 0",
+            "SPL R 10% seed 0",
+            "SPL-Net 10% seed 0"
+        ]
+    );
 }
 
 #[test]
@@ -593,12 +609,17 @@ fn a_device_this_machine_lacks_is_an_error_and_the_command_line_overrides_it() {
     assert_eq!(output.status.code(), Some(1));
     let message = stderr(&output);
     assert!(
-        message.contains(&format!("run Baseline 10% seed 0 asks for device {missing}"))
-            && message.contains("--device"),
+        message.contains(&format!(
+            "run Baseline 10% seed 0 asks for device {missing}"
+        )) && message.contains("--device"),
         "{message}"
     );
     for run in stored_runs(&url) {
-        assert_eq!((run.status.as_str(), run.attempts), ("pending", 0), "{run:?}");
+        assert_eq!(
+            (run.status.as_str(), run.attempts),
+            ("pending", 0),
+            "{run:?}"
+        );
     }
     // An explicit device this machine lacks fails before any claim.
     let output = ablate_noop(&["--device", &missing, "worker", "--db", &url]);
