@@ -42,6 +42,10 @@ else
     echo "test: PostgreSQL unavailable; its store tests will be skipped" >&2
 fi
 
+# cargo runs two tests at once; libtorch's default of one thread per core on
+# top of that made the suite five times more expensive (docs/runner.md).
+export OMP_NUM_THREADS=1
+
 # Benchmarks are built (so they cannot rot) but not run: they are no tests.
 cargo test --locked --all-targets --no-run
 cargo test --locked --lib --bins --tests --no-fail-fast

@@ -2,17 +2,20 @@
 
 use super::worker::{runtime, TrainerArgs};
 use super::GlobalArgs;
-use ablate::device::{describe, DeviceChoice};
+use ablate::device::DeviceChoice;
 use ablate::experiment::{device_name, Experiment, RunSpec};
 use ablate::registry::Registry;
-use ablate::runner::{self, identity, Progress, WorkerOptions};
+use ablate::runner::progress::Event;
+use ablate::runner::{self, identity, split_threads, Progress, WorkerOptions};
 use ablate::store::Store;
 use anyhow::{bail, Context};
 use clap::Args;
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
+use std::io::BufRead;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, ChildStdout, Command, Stdio};
+use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 #[derive(Debug, Args)]
@@ -24,7 +27,7 @@ pub struct RunArgs {
     #[arg(long)]
     db: Option<String>,
     /// Parallel local workers. With more than one, each is an `ablate
-    /// worker` process given max(1, cores / N) libtorch threads.
+    /// worker` process with an even share of the cores as libtorch threads.
     #[arg(long, default_value_t = 1)]
     workers: usize,
     /// Print the plan and its estimated cost; run nothing, open no database.
@@ -88,6 +91,18 @@ pub fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<()> {
         bail!("--workers must be at least 1");
     }
     let device = device_choice(global, &experiment);
+    // A device this machine lacks fails here, before any run is claimed
+    // (`--enqueue` trains nothing here, so it needs none).
+    if trainer.is_some() {
+        device.resolve().with_context(|| {
+            format!(
+                "experiment {} wants device {} (its `device`, or --device); \
+                 pass --device cpu to train on the CPU",
+                experiment.name,
+                device_name(device)
+            )
+        })?;
+    }
     let started = Instant::now();
     let runtime = runtime()?;
     runtime.block_on(async {
@@ -125,20 +140,19 @@ pub fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<()> {
             args.workers,
             device_name(device)
         );
-        let progress = Progress::new(plan.len() as u64, !global.quiet);
+        let progress = Progress::new(plan.len() as u64, args.workers, !global.quiet);
         progress.set_finished(&store, Some(&experiment.name)).await;
         if args.workers == 1 {
-            let resolved = device.resolve()?;
-            let worker = identity::this_worker(&describe(resolved));
+            let worker = identity::this_worker(&device_name(device));
             let options = WorkerOptions {
                 experiment: Some(experiment.name.clone()),
                 artifacts: args.artifacts.clone(),
-                device: resolved,
+                device,
                 ..WorkerOptions::default()
             };
             runner::work(&store, trainer, &worker, &options, &progress).await?;
         } else {
-            let children = spawn_workers(&args, &url, &experiment.name, device)?;
+            let children = spawn_workers(&args, &url, &experiment.name, device, &progress)?;
             watch_workers(children, &store, &experiment.name, &progress).await?;
         }
         progress.finish();
@@ -191,22 +205,38 @@ fn fail_if_failed(counts: &Counts) -> anyhow::Result<()> {
     Ok(())
 }
 
-/// Starts `--workers` worker processes sharing the cores: each gets
-/// max(1, cores / N) libtorch threads, since libtorch's pool is per process.
+/// A worker process `ablate run` started, and the thread that shows what
+/// it reports.
+struct Spawned {
+    process: Child,
+    reader: JoinHandle<()>,
+}
+
+/// Starts `--workers` worker processes sharing the cores
+/// ([`split_threads`]: libtorch's pool is per process). Each reports its
+/// progress as JSON lines on stdout, shown in its own progress line.
 fn spawn_workers(
     args: &RunArgs,
     url: &str,
     experiment: &str,
     device: DeviceChoice,
-) -> anyhow::Result<Vec<Child>> {
+    progress: &Progress,
+) -> anyhow::Result<Vec<Spawned>> {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    let threads = (cores / args.workers).max(1);
     let exe = std::env::current_exe().context("locating the ablate binary")?;
-    (0..args.workers)
-        .map(|_| {
-            Command::new(&exe)
+    split_threads(cores, args.workers)
+        .into_iter()
+        .enumerate()
+        .map(|(slot, threads)| {
+            let mut process = Command::new(&exe)
                 .arg(format!("--device={}", device_name(device)))
-                .args(["worker", "--exit-with-parent", "--db", url])
+                .args([
+                    "worker",
+                    "--exit-with-parent",
+                    "--progress-json",
+                    "--db",
+                    url,
+                ])
                 .args(["--experiment", experiment])
                 .arg(format!("--threads={threads}"))
                 .args(
@@ -216,15 +246,31 @@ fn spawn_workers(
                 )
                 .args(args.trainer.to_args())
                 .stdin(Stdio::piped())
-                .stdout(Stdio::null())
+                .stdout(Stdio::piped())
                 .spawn()
-                .context("starting a worker process")
+                .context("starting a worker process")?;
+            let stdout = process.stdout.take().context("a worker's stdout")?;
+            let progress = progress.clone();
+            let reader = std::thread::spawn(move || relay(stdout, slot, &progress));
+            Ok(Spawned { process, reader })
         })
         .collect()
 }
 
+/// Shows the events a worker writes until its stdout closes; a line that is
+/// not an event (nothing should print there) goes to the log as it is.
+fn relay(stdout: ChildStdout, slot: usize, progress: &Progress) {
+    for line in std::io::BufReader::new(stdout).lines() {
+        let Ok(line) = line else { break };
+        match serde_json::from_str::<Event>(&line) {
+            Ok(event) => progress.report(slot, event),
+            Err(_) => progress.report(slot, Event::Note { message: line }),
+        }
+    }
+}
+
 async fn watch_workers(
-    mut children: Vec<Child>,
+    mut children: Vec<Spawned>,
     store: &Store,
     experiment: &str,
     progress: &Progress,
@@ -235,9 +281,14 @@ async fn watch_workers(
         progress.set_finished(store, Some(experiment)).await;
         let mut running = Vec::new();
         for mut child in children {
-            match child.try_wait()? {
-                Some(status) if !status.success() => failures.push(status),
-                Some(_) => {}
+            match child.process.try_wait()? {
+                Some(status) => {
+                    // Its last events are shown before the summary.
+                    let _ = child.reader.join();
+                    if !status.success() {
+                        failures.push(status);
+                    }
+                }
                 None => running.push(child),
             }
         }

@@ -2,7 +2,9 @@
 //! the trainer options it shares with `ablate run`.
 
 use super::GlobalArgs;
-use ablate::device::describe;
+use ablate::device::DeviceChoice;
+use ablate::experiment::device_name;
+use ablate::runner::progress::Event;
 use ablate::runner::{self, identity, NoopTrainer, Progress, Trainer, WorkerOptions};
 use ablate::store::Store;
 use ablate::train::SplTrainer;
@@ -39,6 +41,10 @@ pub struct WorkerArgs {
     /// it starts, so that they die with it).
     #[arg(long, hide = true)]
     exit_with_parent: bool,
+    /// Report progress as JSON lines on stdout (set by `ablate run`, which
+    /// shows them).
+    #[arg(long, hide = true)]
+    progress_json: bool,
     #[command(flatten)]
     trainer: TrainerArgs,
 }
@@ -134,23 +140,39 @@ pub fn run(global: &GlobalArgs, args: WorkerArgs) -> anyhow::Result<()> {
     if let Some(threads) = args.threads {
         tch::set_num_threads(threads.max(1) as i32);
     }
-    let device = global.device.resolve()?;
+    // `auto` defers to each run's experiment; anything else is this
+    // machine's override, checked before any run is claimed.
+    if global.device != DeviceChoice::Auto {
+        global.device.resolve()?;
+    }
     let options = WorkerOptions {
         experiment: args.experiment,
         artifacts: args.artifacts,
-        device,
+        device: global.device,
         dead_after: Duration::from_secs(args.dead_after_secs),
         ..WorkerOptions::default()
     };
-    let worker = identity::this_worker(&describe(device));
+    let worker = identity::this_worker(&device_name(global.device));
+    let progress = if args.progress_json {
+        Progress::json()
+    } else {
+        Progress::hidden()
+    };
+    progress.report(
+        0,
+        Event::Started {
+            pid: std::process::id(),
+            threads: tch::get_num_threads(),
+        },
+    );
     let runtime = runtime()?;
     let summary = runtime.block_on(async {
         let store = Store::open(&args.db).await?;
-        let summary = runner::work(&store, trainer, &worker, &options, &Progress::hidden()).await;
+        let summary = runner::work(&store, trainer, &worker, &options, &progress).await;
         store.close().await;
         anyhow::Ok(summary?)
     })?;
-    if !args.exit_with_parent {
+    if !args.progress_json {
         println!(
             "worker {}: {} run(s) done, {} failed attempt(s), {} reclaimed from dead workers",
             worker.id, summary.done, summary.failed_attempts, summary.reclaimed

@@ -4,7 +4,7 @@
 
 use super::identity;
 use super::progress::Progress;
-use super::trainer::{MetricsSink, Stage1Cache, Stage1Claim, TrainError};
+use super::trainer::{remove_partial_writes, MetricsSink, Stage1Cache, Stage1Claim, TrainError};
 use crate::store::{now_ms, Artifact, MetricRow, Stage1State, Store, Worker};
 use sha2::{Digest, Sha256};
 use std::io::Read;
@@ -159,9 +159,18 @@ impl Stage1Cache for StoreCache {
                 .block_on(self.store.claim_stage1(key, &self.worker))?
             {
                 self.set_training(Some(key));
-                return Ok(Stage1Claim::Train {
-                    path: self.file_of(key),
-                });
+                let path = self.file_of(key);
+                // The claim is exclusive, so a temporary file of this key is
+                // what a writer that died before its rename left behind.
+                match remove_partial_writes(&path) {
+                    Ok(0) => {}
+                    Ok(n) => tracing::info!(
+                        "removed {n} partly written stage-1 file(s) of {}",
+                        path.display()
+                    ),
+                    Err(source) => return Err(TrainError::Artifact { path, source }),
+                }
+                return Ok(Stage1Claim::Train { path });
             }
             if let Stage1State::Training {
                 worker,

@@ -4,11 +4,17 @@
 //!
 //! Decisions the issue leaves open:
 //! - A worker is a process. `ablate run --workers N` (N > 1) starts N
-//!   `ablate worker` processes, each with max(1, cores / N) libtorch threads
-//!   (libtorch's thread pool is per process, so threads could not split it);
-//!   they exit when their parent dies (stdin closes), leaving their runs
-//!   `running` with a dead PID, which the next worker reclaims at once.
-//!   With one worker the run executes in-process with libtorch's default.
+//!   `ablate worker` processes that share the cores ([`split_threads`]:
+//!   libtorch's thread pool is per process, so threads could not split it);
+//!   they report progress to the parent as JSON lines on stdout
+//!   ([`progress::Event`]) and exit when their parent dies (stdin closes),
+//!   leaving their runs `running` with a dead PID, which the next worker
+//!   reclaims at once. With one worker the run executes in-process with
+//!   libtorch's default thread count.
+//! - Device of a run ([`run_device`]): the worker's `--device` unless it is
+//!   `auto`, else the experiment's `device` stored with the run, else CUDA
+//!   when present. A device this machine lacks is an error that gives the
+//!   run back untouched and stops the worker, never a silent CPU run.
 //! - Reclaiming: same host, a worker is dead when its PID is gone or now
 //!   belongs to a process with another start time; any host, when its
 //!   heartbeat (every 10 s) is older than `dead_after` (120 s by default).
@@ -27,15 +33,17 @@ mod cache;
 pub mod identity;
 mod noop;
 pub mod predictions;
-mod progress;
+pub mod progress;
 pub mod trainer;
 
 pub use noop::NoopTrainer;
 pub use progress::Progress;
 pub use trainer::{
-    write_atomically, MetricsSink, Stage1Cache, Stage1Claim, TrainError, TrainInput, Trainer,
+    remove_partial_writes, write_atomically, MetricsSink, Stage1Cache, Stage1Claim, TrainError,
+    TrainInput, Trainer, PAUSE_BEFORE_RENAME_ENV,
 };
 
+use crate::device::{describe, DeviceChoice, DeviceError};
 use crate::store::{ClaimedRun, Store, StoreError, Worker};
 use cache::{StoreCache, StoreSink};
 use std::path::PathBuf;
@@ -49,6 +57,40 @@ pub enum RunnerError {
     Store(#[from] StoreError),
     #[error("run {run}: stored spec: {detail}")]
     Spec { run: String, detail: String },
+    #[error(
+        "run {run} asks for device {device} (its experiment's `device`): {source}; \
+         the run was given back; start the worker with --device (e.g. cpu) to override"
+    )]
+    Device {
+        run: String,
+        device: String,
+        source: DeviceError,
+    },
+}
+
+/// The device a run trains on: `cli` unless it is `auto`, else the
+/// experiment's choice stored with the run (`None` or unreadable: `auto`),
+/// resolved against this machine.
+pub fn run_device(
+    cli: DeviceChoice,
+    stored: Option<&str>,
+) -> Result<tch::Device, (DeviceChoice, DeviceError)> {
+    let choice = match cli {
+        DeviceChoice::Auto => stored
+            .and_then(|s| s.parse().ok())
+            .unwrap_or(DeviceChoice::Auto),
+        explicit => explicit,
+    };
+    choice.resolve().map_err(|err| (choice, err))
+}
+
+/// libtorch threads for each of `workers` processes on `cores` cores: an
+/// even share, the remainder to the first ones, at least one each.
+pub fn split_threads(cores: usize, workers: usize) -> Vec<usize> {
+    let workers = workers.max(1);
+    (0..workers)
+        .map(|i| (cores / workers + usize::from(i < cores % workers)).max(1))
+        .collect()
 }
 
 /// How a worker behaves; the defaults suit one machine and many.
@@ -59,7 +101,8 @@ pub struct WorkerOptions {
     /// Overrides the stage-1 artifact directory stored with each run (a
     /// shared path may be mounted elsewhere on this machine).
     pub artifacts: Option<PathBuf>,
-    pub device: tch::Device,
+    /// The command line's device: `auto` defers to each run's own.
+    pub device: DeviceChoice,
     pub heartbeat: Duration,
     /// A worker on another host whose heartbeat is older than this is dead.
     pub dead_after: Duration,
@@ -74,7 +117,7 @@ impl Default for WorkerOptions {
         WorkerOptions {
             experiment: None,
             artifacts: None,
-            device: tch::Device::Cpu,
+            device: DeviceChoice::Auto,
             heartbeat: Duration::from_secs(10),
             dead_after: Duration::from_secs(120),
             poll: Duration::from_millis(500),
@@ -159,6 +202,19 @@ async fn execute(
         .artifacts
         .clone()
         .unwrap_or_else(|| PathBuf::from(&run.spec.artifacts));
+    let device = match run_device(options.device, run.spec.device.as_deref()) {
+        Ok(device) => device,
+        Err((choice, source)) => {
+            store.give_back(&run.id, worker).await?;
+            return Err(RunnerError::Device {
+                run: run.spec.label(),
+                device: crate::experiment::device_name(choice),
+                source,
+            });
+        }
+    };
+    let device_label = describe(device);
+    store.record_device(&run.id, worker, &device_label).await?;
     let input = TrainInput {
         run_id: run.id.clone(),
         artifacts: artifacts.clone(),
@@ -166,10 +222,10 @@ async fn execute(
         dataset: run.spec.dataset().map_err(spec_error)?,
         profile: run.spec.profile().map_err(spec_error)?,
         spec: run.spec.clone(),
-        device: options.device,
+        device,
     };
     store.clear_metrics(&run.id).await?;
-    progress.start_run(&run.spec.label(), run.attempt);
+    progress.start_run(&run.spec.label(), run.attempt, &device_label);
 
     let lost = Arc::new(AtomicBool::new(false));
     let stage1_key: Arc<Mutex<Option<String>>> = Arc::default();
@@ -235,7 +291,11 @@ async fn execute(
             Outcome::Failed
         }
     };
-    progress.end_run();
+    progress.end_run(match outcome {
+        Outcome::Done => "done",
+        Outcome::Failed => "failed",
+        Outcome::Lost => "lost to another worker",
+    });
     Ok(outcome)
 }
 
@@ -268,5 +328,46 @@ async fn heartbeats(
                 tracing::warn!("heartbeat of stage-1 key {key}: {err}");
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn threads_are_shared_out_evenly_and_never_zero() {
+        assert_eq!(split_threads(2, 2), [1, 1]);
+        assert_eq!(split_threads(16, 3), [6, 5, 5]);
+        assert_eq!(split_threads(8, 1), [8]);
+        assert_eq!(split_threads(2, 3), [1, 1, 1]);
+        assert_eq!(split_threads(4, 0), [4]);
+        for cores in 1..20 {
+            for workers in 1..=cores {
+                assert_eq!(split_threads(cores, workers).iter().sum::<usize>(), cores);
+            }
+        }
+    }
+
+    #[test]
+    fn the_command_line_device_wins_unless_auto() {
+        assert_eq!(
+            run_device(DeviceChoice::Cpu, Some("cuda:0")).ok(),
+            Some(tch::Device::Cpu)
+        );
+        assert_eq!(
+            run_device(DeviceChoice::Auto, Some("cpu")).ok(),
+            Some(tch::Device::Cpu)
+        );
+        assert_eq!(
+            run_device(DeviceChoice::Auto, None).ok(),
+            Some(tch::Device::cuda_if_available())
+        );
+        // A CUDA device this machine lacks is an error naming the choice.
+        let missing = tch::Cuda::device_count().max(0) as usize;
+        let (choice, _) = run_device(DeviceChoice::Auto, Some(&format!("cuda:{missing}")))
+            .expect_err("no such device");
+        assert_eq!(choice, DeviceChoice::Cuda(missing));
+        assert!(run_device(DeviceChoice::Cuda(missing), Some("cpu")).is_err());
     }
 }

@@ -85,9 +85,58 @@ pub trait Trainer: Send + Sync {
     ) -> Result<RunResults, TrainError>;
 }
 
+/// Test hook (crash tests only): milliseconds [`write_atomically`] sleeps
+/// between filling its temporary file and renaming it, so that a test can
+/// kill the process at exactly that point.
+pub const PAUSE_BEFORE_RENAME_ENV: &str = "ABLATE_TEST_PAUSE_BEFORE_RENAME_MS";
+
+/// The temporary file [`write_atomically`] fills for `path` in this process.
+fn temporary_of(path: &Path) -> PathBuf {
+    let mut name = path
+        .file_name()
+        .map_or_else(Default::default, |n| n.to_os_string());
+    name.push(format!(".tmp{}", std::process::id()));
+    path.with_file_name(name)
+}
+
+/// Deletes the temporary files of `path` that writers which died before
+/// their rename left behind (any process's); returns how many. Only a
+/// caller with the exclusive right to write `path` (a stage-1 claim) may
+/// call it: a live writer's temporary file would go too.
+pub fn remove_partial_writes(path: &Path) -> std::io::Result<usize> {
+    let Some(name) = path.file_name() else {
+        return Ok(0);
+    };
+    let prefix = format!("{}.tmp", name.to_string_lossy());
+    let dir = match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => Path::new("."),
+    };
+    let entries = match std::fs::read_dir(dir) {
+        Ok(entries) => entries,
+        Err(err) if err.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+        Err(err) => return Err(err),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry?;
+        let partial = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.strip_prefix(&prefix))
+            .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()));
+        if partial {
+            std::fs::remove_file(entry.path())?;
+            removed += 1;
+        }
+    }
+    Ok(removed)
+}
+
 /// Writes `path` so that a reader sees the old file or the whole new one,
 /// never a part: `write` fills a temporary file beside it, which is synced
-/// and renamed over `path`.
+/// and renamed over `path`. A crash before the rename leaves only the
+/// temporary file, which nothing loads ([`remove_partial_writes`]).
 pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&Path) -> Result<(), TrainError>,
@@ -98,13 +147,9 @@ pub fn write_atomically(
     };
     let dir = path.parent().unwrap_or(Path::new("."));
     std::fs::create_dir_all(dir).map_err(io)?;
-    let file_name = path
-        .file_name()
-        .map_or_else(Default::default, |n| n.to_os_string());
-    let mut tmp_name = file_name;
-    tmp_name.push(format!(".tmp{}", std::process::id()));
-    let tmp = dir.join(tmp_name);
+    let tmp = temporary_of(path);
     write(&tmp)?;
+    pause_before_rename(&tmp);
     std::fs::File::open(&tmp)
         .and_then(|f| f.sync_all())
         .map_err(io)?;
@@ -114,4 +159,19 @@ pub fn write_atomically(
         let _ = dir.sync_all();
     }
     Ok(())
+}
+
+/// The [`PAUSE_BEFORE_RENAME_ENV`] test hook.
+fn pause_before_rename(tmp: &Path) {
+    let Some(ms) = std::env::var(PAUSE_BEFORE_RENAME_ENV)
+        .ok()
+        .and_then(|v| v.parse::<u64>().ok())
+    else {
+        return;
+    };
+    tracing::warn!(
+        "test hook {PAUSE_BEFORE_RENAME_ENV}: {} written, pausing {ms} ms before its rename",
+        tmp.display()
+    );
+    std::thread::sleep(std::time::Duration::from_millis(ms));
 }

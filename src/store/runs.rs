@@ -350,6 +350,43 @@ impl Store {
         Ok(done == 1)
     }
 
+    /// Records the device this worker trains `run` on (the claim wrote the
+    /// worker's own choice, which may be `auto`).
+    pub async fn record_device(
+        &self,
+        run: &str,
+        worker: &Worker,
+        device: &str,
+    ) -> Result<(), StoreError> {
+        on_pool!(self, pool => sqlx::query(
+            "UPDATE runs SET device = $1 WHERE id = $2 AND worker = $3 AND status = 'running'",
+        )
+        .bind(device)
+        .bind(run)
+        .bind(&worker.id)
+        .execute(pool)
+        .await
+        .map(drop)
+        .map_err(|e| self.error(e))?);
+        Ok(())
+    }
+
+    /// Undoes this worker's claim of `run`, which it cannot train here:
+    /// pending again, the attempt not counted.
+    pub async fn give_back(&self, run: &str, worker: &Worker) -> Result<(), StoreError> {
+        on_pool!(self, pool => sqlx::query(
+            "UPDATE runs SET status = 'pending', worker = NULL, attempts = attempts - 1 \
+             WHERE id = $1 AND worker = $2 AND status = 'running'",
+        )
+        .bind(run)
+        .bind(&worker.id)
+        .execute(pool)
+        .await
+        .map(drop)
+        .map_err(|e| self.error(e))?);
+        Ok(())
+    }
+
     /// Removes the per-epoch metrics of earlier attempts of `run`.
     pub async fn clear_metrics(&self, run: &str) -> Result<(), StoreError> {
         on_pool!(self, pool => sqlx::query("DELETE FROM metrics WHERE run_id = $1")

@@ -1,18 +1,18 @@
 //! Training at the tiny profile on a few synthetic faces: every variant end
-//! to end, losses falling on a fixed batch, the D step, stage-2 loading,
-//! NaN detection and determinism.
+//! to end, every loss term of every variant falling on a fixed batch, the D
+//! step, stage-2 loading, NaN detection and determinism.
 
 use crate::support::{ablate, stderr, stdout, variants_dir};
 use ablate::data::{ImageCache, Split};
 use ablate::experiment::{DatasetSpec, Profile as ExperimentProfile};
 use ablate::groups::CELEBA;
-use ablate::model::{parameter_groups, ParamGroup, SplNet, Stage};
+use ablate::model::{parameter_groups, ModelConfig, ParamGroup, SplNet, Stage};
 use ablate::profile::{HyperParams, Profile};
-use ablate::registry::{Registry, Variant};
+use ablate::registry::{Alignment, Registry, Schedule, Variant};
 use ablate::runner::{MetricsSink, Stage1Cache, Stage1Claim, TrainError, TrainInput, Trainer};
 use ablate::store::{Artifact, RunResults, StoredSpec};
 use ablate::train::stage1::{aux_batch, auxiliary_step, discriminator_step, AuxBatch};
-use ablate::train::stage2::load_pretrained;
+use ablate::train::stage2::{far_loss, load_pretrained};
 use ablate::train::{data, seeded, stage1, GroupOptimizer, SplTrainer, StepAt, TrainingError};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -430,5 +430,261 @@ fn the_default_trainer_runs_the_smoke_grid_end_to_end() {
         stdout(&output).contains("12 done, 0 failed"),
         "{}",
         stdout(&output)
+    );
+}
+
+/// Steps of the fixed-batch checks, and how many at each end are averaged:
+/// a term falls when the mean of its last steps is below that of its first.
+const STEPS: usize = 6;
+const ENDS: usize = 2;
+
+/// Faces in the fixed batch.
+const BATCH: i64 = 4;
+
+/// The first `BATCH` training faces, cached at `size`.
+fn fixed_images(size: i64) -> ImageCache {
+    let dataset = data::open(&DATASET, artifacts()).unwrap();
+    ImageCache::load(
+        &dataset,
+        &dataset.split_indices(Split::Train)[..BATCH as usize],
+        size as u32,
+    )
+    .unwrap()
+}
+
+/// Every value of every step, by term.
+type History = BTreeMap<&'static str, Vec<f64>>;
+
+fn record(history: &mut History, values: &[(&'static str, f64)]) {
+    for &(name, value) in values {
+        history.entry(name).or_default().push(value);
+    }
+}
+
+fn assert_every_term_falls(what: &str, history: &History, expected: &[&str]) {
+    let mut terms: Vec<&str> = history.keys().copied().collect();
+    let mut expected = expected.to_vec();
+    terms.sort();
+    expected.sort();
+    assert_eq!(terms, expected, "{what}: loss terms");
+    let mean = |values: &[f64]| values.iter().sum::<f64>() / values.len() as f64;
+    for (term, h) in history {
+        assert_eq!(h.len(), STEPS, "{what} {term}");
+        let (first, last) = (mean(&h[..ENDS]), mean(&h[STEPS - ENDS..]));
+        assert!(last < first, "{what}: {term} did not fall: {h:?}");
+    }
+}
+
+/// The auxiliary terms a variant's toggles call for, and the joint loss.
+fn auxiliary_terms(variant: &Variant) -> Vec<&'static str> {
+    let t = &variant.toggles;
+    let mut terms = vec!["loss"];
+    let enabled = [
+        ("prt", t.prt),
+        ("pst", t.pst),
+        ("pct", t.pct),
+        ("alignment", t.pct && t.alignment != Alignment::None),
+        ("sme", t.pct && t.sme),
+    ];
+    terms.extend(enabled.iter().filter(|(_, on)| *on).map(|(name, _)| *name));
+    terms
+}
+
+/// Trains `STEPS` steps of one phase of `variant` on a fixed batch (D held
+/// fixed: the adversarial pair is a min-max game, so each side is checked
+/// with the other still) and returns every term's history.
+fn fixed_batch_history(variant: &Variant, stage: Stage) -> History {
+    let hp = HyperParams {
+        learning_rate: 1e-3,
+        // D runs no step here; its own descent is checked below.
+        discriminator_steps: 0,
+        ..Profile::tiny().resolve(&variant.hyper)
+    };
+    seeded(0, "fixed batch");
+    let vs = VarStore::new(Device::Cpu);
+    let model = SplNet::build(&vs.root(), variant, &hp, stage, &CELEBA).unwrap();
+    let mut network = GroupOptimizer::adam(&vs, ParamGroup::Network, &hp)
+        .unwrap()
+        .unwrap();
+    let mut d = GroupOptimizer::adam(&vs, ParamGroup::Discriminator, &hp).unwrap();
+    let index = Tensor::arange(BATCH, (tch::Kind::Int64, Device::Cpu));
+    let aux = (stage != Stage::Far).then(|| {
+        let images = fixed_images(hp.image_resize);
+        let mut rng = seeded(0, "batch");
+        aux_batch(&model, &images, &index, &hp, Device::Cpu, &mut rng).unwrap()
+    });
+    let labeled = (stage != Stage::Pretrain).then(|| fixed_images(hp.input_size));
+    let mut history = History::new();
+    for step in 0..STEPS {
+        let at = StepAt {
+            stage,
+            epoch: 1,
+            step: step + 1,
+        };
+        let mut total: Option<Tensor> = None;
+        if let Some(labeled) = &labeled {
+            let (far, loss) = far_loss(&model, labeled, &index, Device::Cpu, at).unwrap();
+            record(&mut history, &[("far", far)]);
+            total = Some(loss);
+        }
+        if let Some(batch) = &aux {
+            let (values, loss) =
+                auxiliary_step(&model, batch, &hp, &variant.toggles, d.as_mut(), at).unwrap();
+            // With D still, its step reports no loss; D is checked apart.
+            let values: Vec<_> = values
+                .into_iter()
+                .filter(|(name, _)| *name != "discriminator")
+                .collect();
+            record(&mut history, &values);
+            total = Some(match total {
+                Some(far) => far + loss,
+                None => loss,
+            });
+        }
+        let total = total.unwrap();
+        if stage == Stage::OneStage {
+            record(&mut history, &[("joint", total.double_value(&[]))]);
+        }
+        network.minimise(&total).unwrap();
+    }
+    history
+}
+
+#[test]
+fn every_loss_term_of_every_variant_falls_on_a_fixed_batch() {
+    // Phases that train the same model on the same losses are checked once:
+    // a stage 1 by its stage-1 key (SPL-Net and SPL w/o whole share one), a
+    // stage 2 by its model configuration (FAR is its only loss).
+    let mut checked: BTreeMap<String, String> = BTreeMap::new();
+    let mut first_to_check = |key: String, name: &str| match checked.get(&key) {
+        Some(_) => false,
+        None => checked.insert(key, name.to_string()).is_none(),
+    };
+    for variant in registry().variants() {
+        let hp = Profile::tiny().resolve(&variant.hyper);
+        let aux = auxiliary_terms(variant);
+        match variant.toggles.schedule {
+            Schedule::OneStage => {
+                let mut expected = aux.clone();
+                expected.extend(["far", "joint"]);
+                let history = fixed_batch_history(variant, Stage::OneStage);
+                assert_every_term_falls(
+                    &format!("{} one-stage", variant.name),
+                    &history,
+                    &expected,
+                );
+            }
+            _ => {
+                let stage1 = ablate::train::stage1_key(variant, &hp, &DATASET, 0);
+                if let Some(key) = stage1.filter(|k| first_to_check(k.clone(), &variant.name)) {
+                    let history = fixed_batch_history(variant, Stage::Pretrain);
+                    assert_every_term_falls(
+                        &format!("{} stage 1 ({key})", variant.name),
+                        &history,
+                        &aux,
+                    );
+                }
+                let far = ModelConfig::new(variant, &hp, Stage::Far).unwrap();
+                if first_to_check(serde_json::to_string(&far).unwrap(), &variant.name) {
+                    let history = fixed_batch_history(variant, Stage::Far);
+                    assert_every_term_falls(
+                        &format!("{} stage 2", variant.name),
+                        &history,
+                        &["far"],
+                    );
+                }
+            }
+        }
+    }
+    // Every stage-1 key but the shared one, and the four stage-2 models:
+    // TB + FC, and MSS with the whole branch, with the fusion block, with CBAM.
+    let names: Vec<&String> = checked.values().collect();
+    assert_eq!(checked.len(), 12 + 4, "{names:?}");
+}
+
+#[test]
+fn the_discriminator_loss_falls_with_the_network_still() {
+    let adversarial: Vec<&Variant> = registry()
+        .variants()
+        .iter()
+        .filter(|v| v.toggles.pct && v.toggles.alignment == Alignment::Adversarial)
+        .collect();
+    assert!(adversarial.len() >= 4, "{adversarial:?}");
+    for variant in adversarial {
+        let s = stage1_setup(&variant.name);
+        let out = s
+            .model
+            .forward_patch(&s.batch.patch.as_ref().unwrap().input, true);
+        let (whole, agg) = s.model.alignment_pair(&out.mss).unwrap();
+        let hp = HyperParams {
+            learning_rate: 1e-3,
+            ..s.hp.clone()
+        };
+        let mut d = GroupOptimizer::adam(&s.vs, ParamGroup::Discriminator, &hp)
+            .unwrap()
+            .unwrap();
+        let losses: Vec<f64> = (0..STEPS)
+            .map(|_| discriminator_step(&s.model, whole, agg, &mut d, 1, at()).unwrap())
+            .collect();
+        let mut history = History::new();
+        history.insert("discriminator", losses);
+        assert_every_term_falls(&variant.name, &history, &["discriminator"]);
+    }
+}
+
+/// Poisons one of the PST head's weights once epoch 1 is over.
+struct PoisonAfterFirstEpoch {
+    weight: Tensor,
+}
+
+impl MetricsSink for PoisonAfterFirstEpoch {
+    fn epoch(&mut self, _: &str, epoch: u32, _: u32, _: &[(&str, f64)]) -> Result<(), TrainError> {
+        if epoch == 1 {
+            tch::no_grad(|| {
+                let _ = self.weight.fill_(f64::NAN);
+            });
+        }
+        Ok(())
+    }
+}
+
+#[test]
+fn a_nan_in_the_training_loop_names_its_epoch_step_and_term() {
+    let variant = variant("SPL-Net");
+    let hp = HyperParams {
+        stage1_epochs: 2,
+        stage1_batch: 4,
+        ..Profile::tiny().resolve(&variant.hyper)
+    };
+    let vs = VarStore::new(Device::Cpu);
+    let model = SplNet::build(&vs.root(), &variant, &hp, Stage::Pretrain, &CELEBA).unwrap();
+    let (name, weight) = vs
+        .variables()
+        .into_iter()
+        .filter(|(name, _)| name.starts_with("pst.") && name.ends_with("weight"))
+        .min_by(|a, b| a.0.cmp(&b.0))
+        .expect("a PST head weight");
+    let mut sink = PoisonAfterFirstEpoch { weight };
+    let images = fixed_images(hp.image_resize);
+    let error = stage1::train(&model, &vs, &images, &hp, &variant.toggles, 0, &mut sink)
+        .expect_err(&format!("NaN in {name} must stop training"));
+    match &error {
+        TrainingError::NonFinite {
+            stage,
+            epoch,
+            step,
+            term,
+            ..
+        } => assert_eq!(
+            (*stage, *epoch, *step, term.as_str()),
+            (Stage::Pretrain, 2, 1, "pst")
+        ),
+        other => panic!("{other}"),
+    }
+    assert!(
+        error
+            .to_string()
+            .contains("stage 1, epoch 2, step 1: loss term `pst` is NaN"),
+        "{error}"
     );
 }
