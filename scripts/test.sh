@@ -43,7 +43,7 @@ else
 fi
 
 # cargo runs two tests at once; libtorch's default of one thread per core on
-# top of that made the suite five times more expensive (docs/runner.md).
+# top of that cost five times the CPU time on a 2-core machine.
 export OMP_NUM_THREADS=1
 
 # Benchmarks are built (so they cannot rot) but not run: they are no tests.
