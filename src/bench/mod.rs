@@ -7,8 +7,11 @@
 //! - [`pipeline`]: building each task's batch against the training step
 //!   that consumes it.
 //!
+//! [`cost`] turns a plan and measured rates into a grid's estimated cost.
+//!
 //! docs/benchmarks.md records the numbers and the choices.
 
+pub mod cost;
 pub mod pipeline;
 pub mod runner;
 pub mod train;
