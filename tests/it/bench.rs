@@ -111,7 +111,7 @@ fn datasets_may_have_their_own_proportions() {
     let without = text.replace("proportions = [10]\n", "");
     let err = parse(&without).unwrap_err();
     assert!(
-        err.contains("exp.toml:7:1") && err.contains("no `proportions` for this dataset"),
+        err.contains("exp.toml:6:1") && err.contains("no `proportions` for this dataset"),
         "{err}"
     );
     let bad = text.replace("[50, 5]", "[50, 500]");
