@@ -47,7 +47,7 @@ struct ExperimentFile {
     #[serde(default)]
     description: String,
     variants: Option<Vec<Spanned<String>>>,
-    proportions: Spanned<Vec<Spanned<f64>>>,
+    proportions: Option<Spanned<Vec<Spanned<f64>>>>,
     seeds: Spanned<Vec<Spanned<i64>>>,
     profile: ProfileFile,
     datasets: Spanned<Vec<Spanned<DatasetFile>>>,
@@ -75,6 +75,9 @@ struct DatasetFile {
     count: Option<Spanned<u32>>,
     size: Option<Spanned<u32>>,
     seed: Option<Spanned<u64>>,
+    /// This dataset's proportions instead of the file's (the paper uses
+    /// other ones on LFWA than on CelebA and MAAD).
+    proportions: Option<Spanned<Vec<Spanned<f64>>>>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -169,8 +172,11 @@ pub struct Experiment {
     /// Selected variants, then sweep-derived ones, in that order.
     pub variants: Vec<Variant>,
     pub datasets: Vec<DatasetSpec>,
-    /// Percent of the training labels each run may use.
+    /// Every proportion (percent of the training labels) of any dataset,
+    /// ascending.
     pub proportions: Vec<f64>,
+    /// The proportions of each dataset, in `datasets` order.
+    pub dataset_proportions: Vec<Vec<f64>>,
     pub seeds: Vec<u64>,
     pub profile: Profile,
     pub database: Option<String>,
@@ -282,7 +288,12 @@ impl Experiment {
             .expect("Experiment::parse checked the profile");
         let mut runs = Vec::new();
         for &proportion in &self.proportions {
-            for dataset in &self.datasets {
+            let datasets = self
+                .datasets
+                .iter()
+                .zip(&self.dataset_proportions)
+                .filter(|(_, own)| own.contains(&proportion));
+            for (dataset, _) in datasets {
                 for variant in &self.variants {
                     for &seed in &self.seeds {
                         let identity = serde_json::json!({
@@ -382,14 +393,23 @@ impl Checker<'_> {
                 unique.push(variant);
             }
         }
+        let shared = file.proportions.as_ref().map(|p| self.proportions(p));
+        let (datasets, dataset_proportions): (Vec<_>, Vec<_>) = self
+            .datasets(&file.datasets, shared.as_deref())
+            .into_iter()
+            .unzip();
+        let mut proportions: Vec<f64> = dataset_proportions.iter().flatten().copied().collect();
+        proportions.sort_by(f64::total_cmp);
+        proportions.dedup();
         Experiment {
             name,
             description: file.description,
             source: self.path.to_path_buf(),
             text: String::new(),
             variants: unique,
-            datasets: self.datasets(&file.datasets),
-            proportions: self.proportions(&file.proportions),
+            datasets,
+            proportions,
+            dataset_proportions,
             seeds: self.seeds(&file.seeds),
             profile: self.profile(file.profile),
             database: file.database.and_then(|db| self.database(db)),
@@ -522,7 +542,12 @@ impl Checker<'_> {
         derived
     }
 
-    fn datasets(&mut self, datasets: &Spanned<Vec<Spanned<DatasetFile>>>) -> Vec<DatasetSpec> {
+    /// Each dataset with its proportions: its own, else `shared`.
+    fn datasets(
+        &mut self,
+        datasets: &Spanned<Vec<Spanned<DatasetFile>>>,
+        shared: Option<&[f64]>,
+    ) -> Vec<(DatasetSpec, Vec<f64>)> {
         if datasets.get_ref().is_empty() {
             self.error(datasets.span(), "`datasets` is empty");
         }
@@ -589,11 +614,22 @@ impl Checker<'_> {
                     None
                 }
             };
+            let proportions = match (&d.proportions, shared) {
+                (Some(own), _) => self.proportions(own),
+                (None, Some(shared)) => shared.to_vec(),
+                (None, None) => {
+                    self.error(
+                        dataset.span(),
+                        "no `proportions` for this dataset: give it its own or set the file's",
+                    );
+                    Vec::new()
+                }
+            };
             if let Some(spec) = spec {
-                if specs.contains(&spec) {
+                if specs.iter().any(|(s, _)| *s == spec) {
                     self.error(dataset.span(), "this dataset is listed twice");
                 } else {
-                    specs.push(spec);
+                    specs.push((spec, proportions));
                 }
             }
         }

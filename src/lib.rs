@@ -4,6 +4,7 @@
 //! The flow: [`registry`] resolves variant files into toggles with a content
 //! hash; later stages build the model from them, run grids and render reports.
 
+pub mod bench;
 pub mod data;
 pub mod device;
 pub mod experiment;

@@ -1,5 +1,6 @@
 //! Command-line interface: one file per subcommand.
 
+mod bench;
 mod data;
 mod env;
 mod model;
@@ -66,6 +67,8 @@ enum Command {
     Report(report::ReportArgs),
     /// Print an sbatch array script whose tasks run `ablate worker`.
     Slurm(slurm::SlurmArgs),
+    /// Benchmarks: training vs PyTorch, runner overhead, input pipeline.
+    Bench(bench::BenchArgs),
     /// libtorch, threads and devices as this binary sees them.
     Env,
 }
@@ -81,6 +84,7 @@ pub fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Status(args) => status::run(global, args),
         Command::Report(args) => report::run(global, args),
         Command::Slurm(args) => slurm::run(global, args),
+        Command::Bench(args) => bench::run(global, args),
         Command::Env => env::run(global),
     }
 }

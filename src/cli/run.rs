@@ -2,8 +2,9 @@
 
 use super::worker::{runtime, TrainerArgs};
 use super::GlobalArgs;
+use ablate::bench::cost::{Cost, Rates};
 use ablate::device::DeviceChoice;
-use ablate::experiment::{device_name, Experiment, RunSpec};
+use ablate::experiment::{device_name, DatasetSpec, Experiment, RunSpec};
 use ablate::registry::Registry;
 use ablate::runner::progress::Event;
 use ablate::runner::{self, identity, split_threads, Progress, WorkerOptions};
@@ -33,6 +34,10 @@ pub struct RunArgs {
     /// Print the plan and its estimated cost; run nothing, open no database.
     #[arg(long)]
     dry_run: bool,
+    /// With --dry-run: measured training images/s as STAGE1,STAGE2 (from
+    /// `ablate bench train` on the machine that will run), for a time estimate.
+    #[arg(long, requires = "dry_run")]
+    rates: Option<Rates>,
     /// Store the grid's missing runs and stop: `ablate worker` processes
     /// (here or on other machines) then run them.
     #[arg(long, conflicts_with = "dry_run")]
@@ -78,8 +83,7 @@ pub fn run(global: &GlobalArgs, args: RunArgs) -> anyhow::Result<()> {
     let Loaded { experiment, plan } = load(global, &args.experiment)?;
     let url = database_url(&args.db, &experiment);
     if args.dry_run {
-        print_plan(&experiment, &plan, &url);
-        return Ok(());
+        return print_plan(&experiment, &plan, &url, args.rates);
     }
     // Refuse before touching the database when nothing can train.
     let trainer = if args.enqueue {
@@ -300,7 +304,12 @@ async fn watch_workers(
     Ok(())
 }
 
-fn print_plan(experiment: &Experiment, plan: &[RunSpec], url: &str) {
+fn print_plan(
+    experiment: &Experiment,
+    plan: &[RunSpec],
+    url: &str,
+    rates: Option<Rates>,
+) -> anyhow::Result<()> {
     println!(
         "experiment {} ({})",
         experiment.name,
@@ -315,14 +324,21 @@ fn print_plan(experiment: &Experiment, plan: &[RunSpec], url: &str) {
             variant.hash.short()
         );
     }
-    let datasets: Vec<String> = experiment.datasets.iter().map(|d| d.label()).collect();
-    println!("datasets: {}", datasets.join(", "));
-    let proportions: Vec<String> = experiment
-        .proportions
+    println!("datasets:");
+    for (dataset, proportions) in experiment
+        .datasets
         .iter()
-        .map(|p| format!("{p}%"))
-        .collect();
-    println!("proportions: {}", proportions.join(", "));
+        .zip(&experiment.dataset_proportions)
+    {
+        let shown: Vec<String> = proportions.iter().map(|p| format!("{p}%")).collect();
+        let runs = plan.iter().filter(|r| r.dataset == *dataset).count();
+        println!(
+            "  {}{}: proportions {}; {runs} runs",
+            dataset.label(),
+            dataset_location(dataset),
+            shown.join(", ")
+        );
+    }
     let seeds: Vec<String> = experiment.seeds.iter().map(u64::to_string).collect();
     println!("seeds: {}", seeds.join(", "));
     let overrides: Vec<String> = experiment
@@ -342,16 +358,55 @@ fn print_plan(experiment: &Experiment, plan: &[RunSpec], url: &str) {
     );
     println!("database: {}", ablate::store::redact(url));
     println!("artifacts: {}", experiment.artifacts_dir().display());
-    let needing: Vec<&str> = plan
-        .iter()
-        .filter_map(|r| r.stage1_key.as_deref())
-        .collect();
-    let trainings: BTreeSet<&str> = needing.iter().copied().collect();
-    println!("runs: {}", plan.len());
-    println!("runs with a stage 1: {}", needing.len());
-    println!("stage-1 trainings: {}", trainings.len());
+    let paper = ablate::report::paper::PaperTables::embedded()?;
+    let cost = Cost::of(experiment, plan, &paper);
+    println!("runs: {}", cost.runs);
+    println!("runs with a stage 1: {}", cost.runs_with_stage1);
+    println!("stage-1 trainings: {}", cost.stage1_trainings);
     println!(
         "stage-1 trainings saved by reuse: {}",
-        needing.len() - trainings.len()
+        cost.saved_by_reuse()
     );
+    let Some(workload) = cost.workload else {
+        println!("training workload: unknown (a dataset's size is not known before it is opened)");
+        return Ok(());
+    };
+    println!(
+        "training workload: {} stage-1 and {} stage-2 images through a training step \
+         (train-split sizes: the paper's for real datasets, 80 % of synthetic ones; evaluation not counted)",
+        workload.stage1_images, workload.stage2_images
+    );
+    match rates {
+        Some(r) => {
+            let hours = workload.seconds(r) / 3600.0;
+            println!(
+                "estimated training time: {hours:.1} h on one device ({:.1} days) \
+                 -- an ESTIMATE at the given {} stage-1 and {} stage-2 images/s, evaluation not counted",
+                hours / 24.0,
+                r.stage1,
+                r.stage2
+            );
+        }
+        None => println!(
+            "estimated training time: pass --rates STAGE1,STAGE2 (images/s from \
+             `ablate bench train --profile {}` on the machine that will run)",
+            experiment.profile.name
+        ),
+    }
+    Ok(())
+}
+
+/// ` (PATH)`, with a note when nothing is there; the dry run opens no dataset.
+fn dataset_location(dataset: &DatasetSpec) -> String {
+    match dataset {
+        DatasetSpec::Celeba { path } | DatasetSpec::Lfwa { path } | DatasetSpec::Maad { path } => {
+            let missing = if path.exists() {
+                ""
+            } else {
+                ", MISSING: see docs/data.md"
+            };
+            format!(" ({}{missing})", path.display())
+        }
+        DatasetSpec::Synthetic { .. } => " (generated on first use)".into(),
+    }
 }

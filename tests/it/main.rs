@@ -1,5 +1,6 @@
 //! Integration tests: one harness, one module per area.
 
+mod bench;
 mod cli;
 mod data;
 mod model;
