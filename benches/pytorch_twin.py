@@ -111,12 +111,13 @@ class RegionBranch(nn.Module):
         super().__init__()
         self.down = nn.ModuleList([ConvBn(widths[n - 1], widths[n], 3, 2) for n in range(1, 4)])
         self.dca = nn.ModuleList([Dca(w) for w in widths])
+        self.final_bn = nn.BatchNorm2d(widths[3])
 
     def forward(self, o):
         d = self.dca[0](o[0], o[0])
         for o_n, down, dca in zip(o[1:], self.down, self.dca[1:]):
             d = dca(o_n, down(d))
-        return d
+        return F.relu(self.final_bn(d))
 
 
 REGIONS = ["whole", "upper", "middle", "lower"]

@@ -85,9 +85,10 @@ pub trait Trainer: Send + Sync {
     ) -> Result<RunResults, TrainError>;
 }
 
-/// Test hook (crash tests only): milliseconds [`write_atomically`] sleeps
-/// between filling its temporary file and renaming it, so that a test can
-/// kill the process at exactly that point.
+/// Test hook (crash tests only): `MS` or `MS:PREFIX`, the milliseconds
+/// [`write_atomically`] sleeps between filling its temporary file and
+/// renaming it (only for files whose name starts with PREFIX, when given),
+/// so that a test can kill the process at exactly that point.
 pub const PAUSE_BEFORE_RENAME_ENV: &str = "ABLATE_TEST_PAUSE_BEFORE_RENAME_MS";
 
 /// The temporary file [`write_atomically`] fills for `path` in this process.
@@ -163,10 +164,12 @@ pub fn write_atomically(
 
 /// The [`PAUSE_BEFORE_RENAME_ENV`] test hook.
 fn pause_before_rename(tmp: &Path) {
-    let Some(ms) = std::env::var(PAUSE_BEFORE_RENAME_ENV)
-        .ok()
-        .and_then(|v| v.parse::<u64>().ok())
-    else {
+    let Ok(setting) = std::env::var(PAUSE_BEFORE_RENAME_ENV) else {
+        return;
+    };
+    let (ms, prefix) = setting.split_once(':').unwrap_or((&setting, ""));
+    let name = tmp.file_name().unwrap_or_default().to_string_lossy();
+    let Some(ms) = ms.parse::<u64>().ok().filter(|_| name.starts_with(prefix)) else {
         return;
     };
     tracing::warn!(

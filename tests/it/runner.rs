@@ -375,7 +375,7 @@ fn kill_9_during_a_stage1_checkpoint_write_never_loads_a_partial_file() {
     let mut run = Command::new(env!("CARGO_BIN_EXE_ablate"))
         .current_dir(repo())
         .args(["run", file.to_str().unwrap()])
-        .env(PAUSE_BEFORE_RENAME_ENV, "120000")
+        .env(PAUSE_BEFORE_RENAME_ENV, "120000:stage1-")
         .env_remove("ABLATE_DEVICE")
         .stdout(Stdio::null())
         .stderr(Stdio::piped())
