@@ -77,7 +77,10 @@ fn span(values: impl Iterator<Item = f64>, pad: f64) -> (f64, f64) {
     if !lo.is_finite() {
         return (0.0, 1.0);
     }
-    let pad = ((hi - lo) * pad).max(0.5);
+    // A floor relative to the values' size keeps a flat series (or one of
+    // learning rates around 1e-3) from filling the chart with its noise.
+    let floor = (hi.abs().max(lo.abs()) * 0.005).max(1e-12);
+    let pad = ((hi - lo) * pad).max(floor);
     (lo - pad, hi + pad)
 }
 
@@ -126,6 +129,15 @@ fn lines(
             String::new()
         }
     };
+    // The log axis is labelled at the proportions themselves (2, 8, 32),
+    // not at plotters' decades, and without trailing zeros.
+    let plain_ticks = |x: &f64| format!("{x}");
+    let mut planned: Vec<f64> = series
+        .iter()
+        .flat_map(|s| s.points.iter().map(|p| p.0))
+        .collect();
+    planned.sort_by(f64::total_cmp);
+    planned.dedup();
     // Many overlapping bands turn opaque; fainter ones keep the lines legible.
     let band_alpha = if series.len() <= 4 { 0.15 } else { 0.05 };
     svg(figure, (WIDTH, height), |root| {
@@ -135,7 +147,7 @@ fn lines(
         builder
             .margin(12)
             .x_label_area_size(40)
-            .y_label_area_size(56);
+            .y_label_area_size(72);
         macro_rules! draw_on {
             ($chart:expr) => {{
                 let mut chart = $chart;
@@ -147,6 +159,8 @@ fn lines(
                     .light_line_style(RGBColor(235, 235, 235));
                 if whole_x {
                     mesh.x_label_formatter(&whole_ticks);
+                } else if log_x {
+                    mesh.x_label_formatter(&plain_ticks);
                 }
                 mesh.draw().map_err(|err| e(&err))?;
                 for s in series {
@@ -180,7 +194,12 @@ fn lines(
         }
         if log_x {
             draw_on!(builder
-                .build_cartesian_2d((x_lo * 0.8..x_hi * 1.25).log_scale(), y_lo..y_hi)
+                .build_cartesian_2d(
+                    (x_lo * 0.8..x_hi * 1.25)
+                        .log_scale()
+                        .with_key_points(planned),
+                    y_lo..y_hi
+                )
                 .map_err(|err| e(&err))?);
         } else {
             let pad = ((x_hi - x_lo) * 0.03).max(0.5);
