@@ -25,7 +25,13 @@ as_server_user() {
 }
 data="$(mktemp -d /tmp/ablate-postgres.XXXXXX)"
 if [[ "$(id -u)" == 0 ]]; then chown postgres "$data"; fi
+# The first free port from 55432, so that two test runs on one machine do
+# not collide (a second server on a taken port fails to start).
+port_taken() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 port="${ABLATE_TEST_POSTGRES_PORT:-55432}"
+while [[ -z "${ABLATE_TEST_POSTGRES_PORT:-}" ]] && port_taken "$port"; do
+    port=$((port + 1))
+done
 as_server_user "'$bin/initdb' -D '$data' -A trust -U postgres" >&2
 as_server_user "'$bin/pg_ctl' -D '$data' -l '$data/server.log' -w \
     -o \"-c listen_addresses=127.0.0.1 -p $port -k '$data'\" start" >&2

@@ -32,7 +32,7 @@ pub struct ReportRun {
 }
 
 /// A per-epoch metric averaged over the seeds of one grid cell.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct MetricMean {
     pub dataset: String,
     pub variant_hash: String,
@@ -44,7 +44,7 @@ pub struct MetricMean {
 }
 
 /// One attribute's test accuracy averaged over the seeds of a grid cell.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, sqlx::FromRow)]
 pub struct AttributeMean {
     pub dataset: String,
     pub variant_hash: String,
@@ -125,7 +125,7 @@ impl Store {
     /// Per-epoch metrics of the done runs of `experiment`, averaged over seeds.
     pub async fn metric_means(&self, experiment: &str) -> Result<Vec<MetricMean>, StoreError> {
         on_pool!(self, pool => {
-            let rows = sqlx::query(
+            sqlx::query_as::<_, MetricMean>(
                 "SELECT r.dataset, r.variant_hash, r.proportion, m.stage, m.epoch, m.name, \
                  AVG(m.value) AS value FROM metrics m JOIN runs r ON r.id = m.run_id \
                  WHERE r.experiment = $1 AND r.status = 'done' \
@@ -135,21 +135,7 @@ impl Store {
             .bind(experiment)
             .fetch_all(pool)
             .await
-            .map_err(|e| self.error(e))?;
-            rows.iter()
-                .map(|row| {
-                    Ok(MetricMean {
-                        dataset: row.try_get("dataset")?,
-                        variant_hash: row.try_get("variant_hash")?,
-                        proportion: row.try_get("proportion")?,
-                        stage: row.try_get("stage")?,
-                        epoch: row.try_get("epoch")?,
-                        name: row.try_get("name")?,
-                        value: row.try_get("value")?,
-                    })
-                })
-                .collect::<Result<Vec<_>, sqlx::Error>>()
-                .map_err(|e| self.error(e))
+            .map_err(|e| self.error(e))
         })
     }
 
@@ -159,7 +145,7 @@ impl Store {
         experiment: &str,
     ) -> Result<Vec<AttributeMean>, StoreError> {
         on_pool!(self, pool => {
-            let rows = sqlx::query(
+            sqlx::query_as::<_, AttributeMean>(
                 "SELECT r.dataset, r.variant_hash, r.proportion, a.attribute, \
                  AVG(a.accuracy) AS accuracy, COUNT(*) AS runs \
                  FROM attribute_results a JOIN runs r ON r.id = a.run_id \
@@ -169,20 +155,7 @@ impl Store {
             .bind(experiment)
             .fetch_all(pool)
             .await
-            .map_err(|e| self.error(e))?;
-            rows.iter()
-                .map(|row| {
-                    Ok(AttributeMean {
-                        dataset: row.try_get("dataset")?,
-                        variant_hash: row.try_get("variant_hash")?,
-                        proportion: row.try_get("proportion")?,
-                        attribute: row.try_get("attribute")?,
-                        accuracy: row.try_get("accuracy")?,
-                        runs: row.try_get("runs")?,
-                    })
-                })
-                .collect::<Result<Vec<_>, sqlx::Error>>()
-                .map_err(|e| self.error(e))
+            .map_err(|e| self.error(e))
         })
     }
 
