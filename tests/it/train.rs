@@ -498,26 +498,67 @@ fn auxiliary_terms(variant: &Variant) -> Vec<&'static str> {
 /// Trains `STEPS` steps of one phase of `variant` on a fixed batch (D held
 /// fixed: the adversarial pair is a min-max game, so each side is checked
 /// with the other still) and returns every term's history.
-fn fixed_batch_history(variant: &Variant, stage: Stage) -> History {
-    let hp = HyperParams {
-        learning_rate: 1e-3,
-        // D runs no step here; its own descent is checked below.
-        discriminator_steps: 0,
-        ..Profile::tiny().resolve(&variant.hyper)
-    };
-    seeded(0, "fixed batch");
-    let vs = VarStore::new(Device::Cpu);
-    let model = SplNet::build(&vs.root(), variant, &hp, stage, &CELEBA).unwrap();
-    let mut network = GroupOptimizer::adam(&vs, ParamGroup::Network, &hp)
-        .unwrap()
-        .unwrap();
-    let mut d = GroupOptimizer::adam(&vs, ParamGroup::Discriminator, &hp).unwrap();
-    let index = Tensor::arange(BATCH, (tch::Kind::Int64, Device::Cpu));
-    let aux = (stage != Stage::Far).then(|| {
-        let images = fixed_images(hp.image_resize);
+/// A variant's freshly seeded model for the fixed-batch checks, with the
+/// network's optimizer at lr 1e-3 and the batch's indices.
+struct FixedBatchModel {
+    hp: HyperParams,
+    vs: VarStore,
+    model: SplNet,
+    network: GroupOptimizer,
+    index: Tensor,
+}
+
+impl FixedBatchModel {
+    fn new(variant: &Variant, stage: Stage) -> FixedBatchModel {
+        let hp = HyperParams {
+            learning_rate: 1e-3,
+            // D runs no step here; its own descent is checked apart.
+            discriminator_steps: 0,
+            ..Profile::tiny().resolve(&variant.hyper)
+        };
+        seeded(0, "fixed batch");
+        let vs = VarStore::new(Device::Cpu);
+        let model = SplNet::build(&vs.root(), variant, &hp, stage, &CELEBA).unwrap();
+        let network = GroupOptimizer::adam(&vs, ParamGroup::Network, &hp)
+            .unwrap()
+            .unwrap();
+        let index = Tensor::arange(BATCH, (tch::Kind::Int64, Device::Cpu));
+        FixedBatchModel {
+            hp,
+            vs,
+            model,
+            network,
+            index,
+        }
+    }
+
+    /// The auxiliary-task inputs of the fixed batch.
+    fn aux_batch(&self) -> AuxBatch {
+        let images = fixed_images(self.hp.image_resize);
         let mut rng = seeded(0, "batch");
-        aux_batch(&model, &images, &index, &hp, Device::Cpu, &mut rng).unwrap()
-    });
+        aux_batch(
+            &self.model,
+            &images,
+            &self.index,
+            &self.hp,
+            Device::Cpu,
+            &mut rng,
+        )
+        .unwrap()
+    }
+}
+
+fn fixed_batch_history(variant: &Variant, stage: Stage) -> History {
+    let fixed = FixedBatchModel::new(variant, stage);
+    let aux = (stage != Stage::Far).then(|| fixed.aux_batch());
+    let FixedBatchModel {
+        hp,
+        vs,
+        model,
+        mut network,
+        index,
+    } = fixed;
+    let mut d = GroupOptimizer::adam(&vs, ParamGroup::Discriminator, &hp).unwrap();
     let labeled = (stage != Stage::Pretrain).then(|| fixed_images(hp.input_size));
     let mut history = History::new();
     for step in 0..STEPS {
@@ -558,27 +599,14 @@ fn fixed_batch_history(variant: &Variant, stage: Stage) -> History {
 #[test]
 fn sme_alone_falls_and_reaches_every_local_branch() {
     let variant = registry().get("SPL-Net").unwrap().clone();
-    let hp = HyperParams {
-        learning_rate: 1e-3,
-        ..Profile::tiny().resolve(&variant.hyper)
-    };
-    seeded(0, "sme alone");
-    let vs = VarStore::new(Device::Cpu);
-    let model = SplNet::build(&vs.root(), &variant, &hp, Stage::Pretrain, &CELEBA).unwrap();
-    let mut network = GroupOptimizer::adam(&vs, ParamGroup::Network, &hp)
-        .unwrap()
-        .unwrap();
-    let images = fixed_images(hp.image_resize);
-    let index = Tensor::arange(BATCH, (tch::Kind::Int64, Device::Cpu));
-    let batch = aux_batch(
-        &model,
-        &images,
-        &index,
-        &hp,
-        Device::Cpu,
-        &mut seeded(0, "batch"),
-    )
-    .unwrap();
+    let fixed = FixedBatchModel::new(&variant, Stage::Pretrain);
+    let batch = fixed.aux_batch();
+    let FixedBatchModel {
+        vs,
+        model,
+        mut network,
+        ..
+    } = fixed;
     let patch = &batch.patch.as_ref().unwrap().input;
     let branch = |region: &str| {
         vs.variables()
