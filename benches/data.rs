@@ -1,7 +1,9 @@
 //! Input-pipeline throughput, each figure next to a reference measured in
 //! the same run:
-//! - synthetic faces per second on one core, against decoding the same
-//!   faces' PNGs on one core;
+//! - synthetic faces per second on one core: rendered, rendered and
+//!   PNG-encoded (the generator's own work), and written to disk; against
+//!   decoding the same PNGs on one core, and against writing the same files
+//!   from memory (what the file system alone costs);
 //! - the image cache (parallel decode), in images per second;
 //! - PRT and PST/PCT batches per second, against a ResNet-18 training step
 //!   (tch) on the same batch and input size: a ratio above 1 means the
@@ -13,6 +15,7 @@
 use ablate::data::synth::{self, SynthConfig};
 use ablate::data::tasks::{self, PatchSpec, PrtSpec};
 use ablate::data::{Dataset, DatasetSpec, Format, ImageCache, Split};
+use image::ExtendedColorType;
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use std::time::Instant;
@@ -43,6 +46,10 @@ fn main() -> anyhow::Result<()> {
     tch::set_num_threads(1);
     println!("input pipeline benchmark: {faces} faces, 1 core unless noted");
 
+    // Directories live until the end: deleting thousands of files slows the
+    // next file creations on some file systems (ext4 without a journal skips
+    // recently freed inodes), which would bias the later measurements.
+    let mut kept = Vec::new();
     for size in [64u32, 128] {
         let config = SynthConfig {
             count: faces,
@@ -50,7 +57,6 @@ fn main() -> anyhow::Result<()> {
             seed: 1,
             ..SynthConfig::default()
         };
-        let dir = tempfile::tempdir()?;
         let render = one_core(|| {
             per_second(faces as usize, || {
                 for index in 0..faces as u64 {
@@ -58,10 +64,47 @@ fn main() -> anyhow::Result<()> {
                 }
             })
         });
+        let encode = one_core(|| {
+            per_second(faces as usize, || {
+                for index in 0..faces as u64 {
+                    let face = synth::render(&config, index);
+                    for (bytes, color) in [
+                        (&face.rgb, ExtendedColorType::Rgb8),
+                        (&face.mask, ExtendedColorType::L8),
+                    ] {
+                        std::hint::black_box(
+                            synth::encode_png(bytes, size, color).expect("encodes"),
+                        );
+                    }
+                }
+            })
+        });
+        let dir = tempfile::tempdir()?;
         let write = one_core(|| {
             per_second(faces as usize, || {
                 synth::write_dataset(dir.path(), &config).expect("writes")
             })
+        });
+        // The file system's share: the same PNG files, already encoded,
+        // written again to fresh files.
+        let files: Vec<(String, Vec<u8>)> = ["img_align_celeba", synth::MASKS_DIR]
+            .iter()
+            .flat_map(|sub| std::fs::read_dir(dir.path().join(sub)).expect("lists"))
+            .map(|entry| {
+                let path = entry.expect("an entry").path();
+                let name = path
+                    .strip_prefix(dir.path())
+                    .expect("inside")
+                    .to_string_lossy()
+                    .replace('/', "_");
+                (name, std::fs::read(&path).expect("reads"))
+            })
+            .collect();
+        let copies = tempfile::tempdir()?;
+        let files_only = per_second(faces as usize, || {
+            for (name, bytes) in &files {
+                std::fs::write(copies.path().join(name), bytes).expect("writes");
+            }
         });
         let dataset = Dataset::open(&DatasetSpec {
             format: Format::Celeba,
@@ -76,10 +119,16 @@ fn main() -> anyhow::Result<()> {
             })
         });
         println!(
-            "synth {size:>3} px: render {render:>8.0} faces/s, render+write PNGs {write:>8.0} faces/s; \
-             reference PNG decode {decode:>8.0} images/s; render/decode = {:.2}",
-            render / decode
+            "synth {size:>3} px: render {render:>6.0} faces/s; render + PNG encoding {encode:>6.0} faces/s; \
+             write_dataset to disk {write:>6.0} faces/s"
         );
+        println!(
+            "           references: PNG decode {decode:>6.0} images/s (render+encode/decode = {:.2}); \
+             the same files written from memory {files_only:>6.0} faces/s (disk share of write_dataset {:.0}%)",
+            encode / decode,
+            100.0 * write / files_only,
+        );
+        kept.extend([dir, copies]);
     }
 
     let config = SynthConfig {

@@ -26,15 +26,27 @@ impl Frame {
         }
     }
 
-    fn local_of(&self, px: f32, py: f32) -> (f32, f32) {
-        let (dx, dy) = (
-            (px - self.cx) * self.inverse_scale,
-            (py - self.cy) * self.inverse_scale,
-        );
-        (
-            dx * self.cos + dy * self.sin,
-            -dx * self.sin + dy * self.cos,
-        )
+    /// The face-space coordinates of a pixel centre are the sum of a term of
+    /// its column and a term of its row, so a painter computes each once.
+    fn column_terms(&self, px: f32) -> (f32, f32) {
+        let dx = (px - self.cx) * self.inverse_scale;
+        (dx * self.cos, -dx * self.sin)
+    }
+
+    fn row_terms(&self, py: f32) -> (f32, f32) {
+        let dy = (py - self.cy) * self.inverse_scale;
+        (dy * self.sin, dy * self.cos)
+    }
+
+    /// Pixel row `py` as a line in face space.
+    fn row_line(&self, py: f32) -> RowLine {
+        let (u, v) = self.row_terms(py);
+        RowLine {
+            u,
+            v,
+            du: self.cos * self.inverse_scale,
+            dv: -self.sin * self.inverse_scale,
+        }
     }
 
     fn pixel_of(&self, u: f32, v: f32) -> (f32, f32) {
@@ -42,6 +54,87 @@ impl Frame {
             self.cx + self.scale * (u * self.cos - v * self.sin),
             self.cy + self.scale * (u * self.sin + v * self.cos),
         )
+    }
+}
+
+/// A range of offsets `p` along a pixel row, in pixels from the frame centre.
+type Span = (f32, f32);
+
+const EVERYWHERE: Span = (f32::MIN, f32::MAX);
+
+/// Slack on span edges in face units (or relative to a radius): far above
+/// rounding error, far below a pixel. Spans that may meet a shape are widened
+/// by it, spans surely inside are narrowed by it.
+const SLACK: f32 = 1e-3;
+
+fn intersect(a: Span, b: Span) -> Option<Span> {
+    let span = (a.0.max(b.0), a.1.min(b.1));
+    (span.0 <= span.1).then_some(span)
+}
+
+/// Where `offset + p * step` lies within [lo, hi].
+fn linear_span(offset: f32, step: f32, lo: f32, hi: f32) -> Option<Span> {
+    if step == 0.0 {
+        return (lo <= offset && offset <= hi).then_some(EVERYWHERE);
+    }
+    let (a, b) = ((lo - offset) / step, (hi - offset) / step);
+    Some((a.min(b), a.max(b)))
+}
+
+/// A pixel row in face space: the pixel centre `p` pixels right of the frame
+/// centre lies at (u + p * du, v + p * dv).
+struct RowLine {
+    u: f32,
+    v: f32,
+    du: f32,
+    dv: f32,
+}
+
+impl RowLine {
+    /// Where the row runs inside the box (u0, u1, v0, v1) grown by `slack`.
+    fn box_span(&self, (u0, u1, v0, v1): (f32, f32, f32, f32), slack: f32) -> Option<Span> {
+        intersect(
+            linear_span(self.u, self.du, u0 - slack, u1 + slack)?,
+            linear_span(self.v, self.dv, v0 - slack, v1 + slack)?,
+        )
+    }
+
+    /// Where the row runs inside the ellipse with centre `c` and radii
+    /// `r * k`: the roots of a quadratic in `p`.
+    fn ellipse_span(&self, c: (f32, f32), r: (f32, f32), k: f32) -> Option<Span> {
+        let (a1, b1) = (self.du / r.0, (self.u - c.0) / r.0);
+        let (a2, b2) = (self.dv / r.1, (self.v - c.1) / r.1);
+        let (a, b, c) = (
+            a1 * a1 + a2 * a2,
+            a1 * b1 + a2 * b2,
+            b1 * b1 + b2 * b2 - k * k,
+        );
+        let discriminant = b * b - a * c;
+        (k > 0.0 && discriminant >= 0.0).then(|| {
+            let root = discriminant.sqrt();
+            ((-b - root) / a, (-b + root) / a)
+        })
+    }
+
+    /// Where the row runs inside the convex polygon grown by `slack`: inside
+    /// every edge's half-plane (clipping, as Cyrus and Beck do).
+    fn polygon_span(&self, points: &[(f32, f32)], slack: f32) -> Option<Span> {
+        let edges = || points.iter().zip(points.iter().cycle().skip(1));
+        let area: f32 = edges().map(|(a, b)| a.0 * b.1 - b.0 * a.1).sum();
+        let orientation = area.signum();
+        edges().try_fold(EVERYWHERE, |span, (&(x0, y0), &(x1, y1))| {
+            let (ex, ey) = (x1 - x0, y1 - y0);
+            // The cross product `contains` tests, as a linear function of p.
+            let offset = ex * (self.v - y0) - ey * (self.u - x0);
+            let step = ex * self.dv - ey * self.du;
+            let edge = linear_span(
+                orientation * offset,
+                orientation * step,
+                -slack * ex.hypot(ey),
+                f32::MAX,
+            )?;
+            intersect(span, edge)
+        })
     }
 }
 
@@ -135,8 +228,8 @@ impl Shape {
             }
             Shape::Polygon(points) => {
                 let mut sign = 0.0f32;
-                for (i, &(x0, y0)) in points.iter().enumerate() {
-                    let (x1, y1) = points[(i + 1) % points.len()];
+                let next = points.iter().cycle().skip(1);
+                for (&(x0, y0), &(x1, y1)) in points.iter().zip(next) {
                     let cross = (x1 - x0) * (v - y0) - (y1 - y0) * (u - x0);
                     if cross != 0.0 {
                         if sign != 0.0 && cross.signum() != sign {
@@ -159,10 +252,62 @@ impl Shape {
                 wave,
                 keep_above,
             } => {
-                let edge = line + wave.0 * (wave.1 * u).sin();
-                (v < edge) == *keep_above && shape.contains(u, v)
+                // The wave needs a sine only within its amplitude of the line.
+                let reach = wave.0.abs();
+                let above = if v < line - reach {
+                    true
+                } else if v >= line + reach {
+                    false
+                } else {
+                    v < line + wave.0 * (wave.1 * u).sin()
+                };
+                above == *keep_above && shape.contains(u, v)
             }
         }
+    }
+
+    /// Along a pixel row: where the shape may be, and where it surely is.
+    fn spans(&self, line: &RowLine) -> Option<(Span, Option<Span>)> {
+        Some(match self {
+            Shape::Ellipse { c, r, wave } => {
+                // Inside the wave's trough the shape is certain.
+                let amp = wave.0.abs();
+                let outer = line.ellipse_span(*c, *r, (1.0 + amp) * (1.0 + SLACK))?;
+                (
+                    outer,
+                    line.ellipse_span(*c, *r, (1.0 - amp) * (1.0 - SLACK)),
+                )
+            }
+            Shape::Ring { c, r, .. } => (line.ellipse_span(*c, *r, 1.0 + SLACK)?, None),
+            Shape::Polygon(points) => (
+                line.polygon_span(points, SLACK)?,
+                line.polygon_span(points, -SLACK),
+            ),
+            Shape::Band { .. } => (line.box_span(self.bounds(), SLACK)?, None),
+            Shape::Cut {
+                shape,
+                line: edge,
+                wave,
+                keep_above,
+            } => {
+                let (outer, inner) = shape.spans(line)?;
+                let reach = wave.0.abs() + SLACK;
+                let side = |limit: f32| {
+                    if *keep_above {
+                        linear_span(line.v, line.dv, f32::MIN, limit)
+                    } else {
+                        linear_span(line.v, line.dv, limit, f32::MAX)
+                    }
+                };
+                let (possible, sure) = if *keep_above {
+                    (side(edge + reach), side(edge - reach))
+                } else {
+                    (side(edge - reach), side(edge + reach))
+                };
+                let outer = intersect(outer, possible?)?;
+                (outer, inner.zip(sure).and_then(|(a, b)| intersect(a, b)))
+            }
+        })
     }
 
     /// (u min, u max, v min, v max), conservative.
@@ -181,7 +326,20 @@ impl Shape {
                 |(a, b, c, d), &(x, y)| (a.min(x), b.max(x), c.min(y), d.max(y)),
             ),
             Shape::Ring { c, r, .. } => (c.0 - r.0, c.0 + r.0, c.1 - r.1, c.1 + r.1),
-            Shape::Cut { shape, .. } => shape.bounds(),
+            Shape::Cut {
+                shape,
+                line,
+                wave,
+                keep_above,
+            } => {
+                let (u0, u1, v0, v1) = shape.bounds();
+                let reach = wave.0.abs();
+                if *keep_above {
+                    (u0, u1, v0, v1.min(line + reach))
+                } else {
+                    (u0, u1, v0.max(line - reach), v1)
+                }
+            }
         }
     }
 }
@@ -240,6 +398,8 @@ pub(super) struct Canvas {
     pub rgb: Vec<[f32; 3]>,
     pub labels: Vec<u8>,
     salt: u32,
+    /// Scratch: the face-space terms of the columns being painted.
+    columns: Vec<(f32, f32)>,
 }
 
 impl Canvas {
@@ -249,6 +409,7 @@ impl Canvas {
             rgb: vec![background; size * size],
             labels: vec![0; size * size],
             salt,
+            columns: Vec::with_capacity(size),
         }
     }
 
@@ -262,15 +423,36 @@ impl Canvas {
         let y_range = corners
             .iter()
             .fold((f32::MAX, f32::MIN), |(a, b), p| (a.min(p.1), b.max(p.1)));
-        if x_range.1 < 0.0 || y_range.1 < 0.0 || x_range.0 > limit || y_range.0 > limit {
+        // Pixel k is painted when its centre, k + 0.5, is inside.
+        let side = self.size as f32;
+        if x_range.1 < 0.0 || y_range.1 < 0.0 || x_range.0 >= side || y_range.0 >= side {
             return;
         }
         let (x0, x1) = (x_range.0.max(0.0) as usize, x_range.1.min(limit) as usize);
         let (y0, y1) = (y_range.0.max(0.0) as usize, y_range.1.min(limit) as usize);
+        self.columns.clear();
+        self.columns
+            .extend((x0..=x1).map(|x| frame.column_terms(x as f32 + 0.5)));
         for y in y0..=y1 {
-            for x in x0..=x1 {
-                let (u, v) = frame.local_of(x as f32 + 0.5, y as f32 + 0.5);
-                if !shape.contains(u, v) {
+            let centre = y as f32 + 0.5;
+            let Some((possible, sure)) = shape.spans(&frame.row_line(centre)) else {
+                continue;
+            };
+            // From offsets to pixel indices: a pixel wider where the shape may
+            // be, pixel centres only where it surely is.
+            let first = (frame.cx + possible.0 - 1.5).floor().max(x0 as f32) as usize;
+            let last = (frame.cx + possible.1 + 0.5).ceil().min(x1 as f32);
+            if last < first as f32 {
+                continue;
+            }
+            let sure = sure.map_or(1.0..=0.0, |(a, b)| {
+                (frame.cx + a - 0.5).ceil()..=(frame.cx + b - 0.5).floor()
+            });
+            let (row_u, row_v) = frame.row_terms(centre);
+            for x in first..=last as usize {
+                let column = self.columns[x - x0];
+                let (u, v) = (column.0 + row_u, column.1 + row_v);
+                if !sure.contains(&(x as f32)) && !shape.contains(u, v) {
                     continue;
                 }
                 let index = y * self.size + x;
@@ -308,5 +490,95 @@ impl Canvas {
         h = h.wrapping_mul(0x297A_2D39);
         h ^= h >> 15;
         (h >> 8) as f32 / (1u32 << 24) as f32
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rand::{Rng, SeedableRng};
+    use rand_chacha::ChaCha8Rng;
+
+    fn random_shape(rng: &mut impl Rng, depth: u32) -> Shape {
+        let c = (rng.gen_range(-1.0..1.0), rng.gen_range(-1.0..1.0));
+        let r = (rng.gen_range(0.05..1.2), rng.gen_range(0.05..1.2));
+        match rng.gen_range(0..if depth == 0 { 5 } else { 4 }) {
+            0 => Shape::Ellipse {
+                c,
+                r,
+                wave: (rng.gen_range(0.0..0.3), rng.gen_range(2.0..12.0f32).round()),
+            },
+            1 => Shape::Band {
+                u: (c.0 - r.0, c.0 + r.0),
+                v0: c.1,
+                curve: rng.gen_range(-2.0..2.0),
+                half: rng.gen_range(0.02..0.2),
+            },
+            2 => {
+                // Points at increasing angles on an ellipse: a convex polygon
+                // of either orientation.
+                let sides = rng.gen_range(3..7);
+                let turn = if rng.gen_bool(0.5) { 1.0 } else { -1.0 };
+                let mut angles: Vec<f32> = (0..sides)
+                    .map(|_| rng.gen_range(0.0..std::f32::consts::TAU))
+                    .collect();
+                angles.sort_by(f32::total_cmp);
+                Shape::Polygon(
+                    angles
+                        .iter()
+                        .map(|a| (c.0 + r.0 * a.cos(), c.1 + turn * r.1 * a.sin()))
+                        .collect(),
+                )
+            }
+            3 => Shape::Ring {
+                c,
+                r: (r.0 + 0.1, r.1 + 0.1),
+                width: rng.gen_range(0.02..0.1),
+            },
+            _ => random_shape(rng, depth + 1).cut(
+                rng.gen_range(-1.0..1.0),
+                (rng.gen_range(0.0..0.2), rng.gen_range(1.0..20.0)),
+                rng.gen_bool(0.5),
+            ),
+        }
+    }
+
+    #[test]
+    fn row_spans_paint_exactly_the_pixels_the_shape_contains() {
+        let size = 48;
+        let mut rng = ChaCha8Rng::seed_from_u64(7);
+        for trial in 0..2000 {
+            // Axis-aligned frames too: rows parallel to an edge or an axis.
+            let roll = match trial % 4 {
+                0 => 0.0,
+                1 => std::f32::consts::FRAC_PI_2,
+                _ => rng.gen_range(-3.2..3.2),
+            };
+            let frame = Frame::new(
+                rng.gen_range(0.0..48.0),
+                rng.gen_range(0.0..48.0),
+                rng.gen_range(4.0..30.0),
+                roll,
+            );
+            let shape = random_shape(&mut rng, 0);
+            let mut canvas = Canvas::new(size, [0.0; 3], 0);
+            canvas.paint(&frame, &shape, Paint::solid([1.0; 3], 1));
+            // The slow way: every pixel centre tested.
+            let expected: Vec<u8> = (0..size * size)
+                .map(|i| {
+                    let column = frame.column_terms((i % size) as f32 + 0.5);
+                    let row = frame.row_terms((i / size) as f32 + 0.5);
+                    u8::from(shape.contains(column.0 + row.0, column.1 + row.1))
+                })
+                .collect();
+            let wrong: Vec<(usize, usize)> = (0..size * size)
+                .filter(|&i| canvas.labels[i] != expected[i])
+                .map(|i| (i % size, i / size))
+                .collect();
+            assert!(
+                wrong.is_empty(),
+                "trial {trial}: {shape:?} in {frame:?} differs at (x, y) {wrong:?}"
+            );
+        }
     }
 }

@@ -214,24 +214,47 @@ fn finish(canvas: &Canvas, d: &Difficulty, rng: &mut impl Rng) -> Vec<u8> {
     let (gx, gy) = (angle.cos() * lighting, angle.sin() * lighting);
     let brightness = 1.0 + rng.gen_range(-0.5..=0.5) * lighting;
     let cast: [f32; 3] = std::array::from_fn(|_| 1.0 + rng.gen_range(-0.08..=0.08));
-    let mut out = Vec::with_capacity(size * size * 3);
-    for (index, pixel) in canvas.rgb.iter().enumerate() {
-        let (x, y) = (
-            (index % size) as f32 / size as f32 - 0.5,
-            (index / size) as f32 / size as f32 - 0.5,
-        );
-        let light = brightness * (1.0 + gx * x + gy * y);
-        // Two hashed uniforms per pixel: a cheap bell-shaped noise.
-        let noise = noise * 2.45 * (canvas.hash(index, 1) + canvas.hash(index, 2) - 1.0);
-        for (channel, k) in pixel.iter().zip(cast) {
-            out.push(
-                ((channel * light * k + noise) * 255.0)
-                    .round()
-                    .clamp(0.0, 255.0) as u8,
-            );
+    // Per-column and per-row parts of the pixel position, computed once; the
+    // last loop runs over plain channel arrays so that it vectorises.
+    let position = |i: usize| i as f32 / size as f32 - 0.5;
+    let column_light: Vec<f32> = (0..size).map(|x| 1.0 + gx * position(x)).collect();
+    let row_cast: Vec<f32> = (0..size).flat_map(|_| cast).collect();
+    let (mut light, mut grain) = (vec![0.0; size * 3], vec![0.0; size * 3]);
+    let mut out = vec![0; size * size * 3];
+    let rows = canvas
+        .rgb
+        .chunks_exact(size)
+        .zip(out.chunks_exact_mut(size * 3));
+    for (y, (row, out_row)) in rows.enumerate() {
+        let row_light = gy * position(y);
+        for x in 0..size {
+            let index = y * size + x;
+            // Two hashed uniforms per pixel: a cheap bell-shaped noise.
+            let pixel_grain = noise * 2.45 * (canvas.hash(index, 1) + canvas.hash(index, 2) - 1.0);
+            let pixel_light = brightness * (column_light[x] + row_light);
+            light[3 * x..3 * x + 3].fill(pixel_light);
+            grain[3 * x..3 * x + 3].fill(pixel_grain);
+        }
+        let channels = row
+            .as_flattened()
+            .iter()
+            .zip(&light)
+            .zip(&row_cast)
+            .zip(&grain);
+        for (byte, (((channel, light), k), grain)) in out_row.iter_mut().zip(channels) {
+            *byte = to_byte((channel * light * k + grain) * 255.0);
         }
     }
     out
+}
+
+/// `value.round()` clamped to a byte, without a libm call per channel:
+/// rounding commutes with clamping to integer bounds, and truncation plus
+/// the fractional part rounds half away from zero the same way.
+fn to_byte(value: f32) -> u8 {
+    let value = value.clamp(0.0, 255.0);
+    let truncated = value as u8;
+    truncated + u8::from(value - f32::from(truncated) >= 0.5)
 }
 
 /// Separable box blur, `radius` pixels each way, clamped at the borders.
@@ -345,19 +368,22 @@ fn image_name(index: u64) -> String {
 
 /// Encodes a square 8-bit image as PNG (fast compression: the dataset is
 /// written once and decoded once into the cache).
-pub(crate) fn write_png(
-    path: &Path,
+pub fn encode_png(
     bytes: &[u8],
     size: u32,
     color: ExtendedColorType,
-) -> Result<()> {
+) -> std::result::Result<Vec<u8>, image::ImageError> {
     let mut encoded = Vec::with_capacity(bytes.len() / 2);
     PngEncoder::new_with_quality(&mut encoded, CompressionType::Fast, FilterType::Sub)
-        .write_image(bytes, size, size, color)
-        .map_err(|source| DataError::Image {
-            path: path.to_path_buf(),
-            source,
-        })?;
+        .write_image(bytes, size, size, color)?;
+    Ok(encoded)
+}
+
+fn write_png(path: &Path, bytes: &[u8], size: u32, color: ExtendedColorType) -> Result<()> {
+    let encoded = encode_png(bytes, size, color).map_err(|source| DataError::Image {
+        path: path.to_path_buf(),
+        source,
+    })?;
     std::fs::write(path, encoded).map_err(|e| DataError::io(path, e))
 }
 
