@@ -28,18 +28,32 @@ pub struct PairedTest {
     pub pairs: usize,
 }
 
+/// `a - b` by position, snapped to a grid far finer than any measured
+/// difference (returned too), so that differences equal up to float rounding
+/// are equal: accuracies are fractions of a count, and their float spread is
+/// noise, not evidence.
+fn paired_differences(a: &[f64], b: &[f64]) -> (Vec<f64>, f64) {
+    assert_eq!(a.len(), b.len(), "paired samples have equal length");
+    let grid = 1e-9 * a.iter().chain(b).fold(1.0f64, |s, v| s.max(v.abs()));
+    let diffs = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| ((x - y) / grid).round() * grid);
+    (diffs.collect(), grid)
+}
+
 /// Two-sided paired Student t-test of `a` against `b` (same length, paired
 /// by position). `None` below two pairs; identical samples give p = 1.
 pub fn paired_t_test(a: &[f64], b: &[f64]) -> Option<PairedTest> {
-    assert_eq!(a.len(), b.len(), "paired samples have equal length");
-    let diffs: Vec<f64> = a.iter().zip(b).map(|(x, y)| x - y).collect();
+    let (diffs, grid) = paired_differences(a, b);
     let n = diffs.len();
     if n < 2 {
         return None;
     }
     let m = mean(&diffs)?;
+    let m = if m.abs() <= grid { 0.0 } else { m };
     let sd = sample_std(&diffs)?;
-    if sd == 0.0 {
+    if sd <= grid {
         let p_value = if m == 0.0 { 1.0 } else { 0.0 };
         let statistic = if m == 0.0 {
             0.0
@@ -66,13 +80,8 @@ pub fn paired_t_test(a: &[f64], b: &[f64]) -> Option<PairedTest> {
 /// are dropped; exact distribution without ties up to 25 pairs, else the
 /// normal approximation with tie correction. `None` when no pair differs.
 pub fn wilcoxon_signed_rank(a: &[f64], b: &[f64]) -> Option<PairedTest> {
-    assert_eq!(a.len(), b.len(), "paired samples have equal length");
-    let diffs: Vec<f64> = a
-        .iter()
-        .zip(b)
-        .map(|(x, y)| x - y)
-        .filter(|d| *d != 0.0)
-        .collect();
+    let (mut diffs, _) = paired_differences(a, b);
+    diffs.retain(|d| *d != 0.0);
     let n = diffs.len();
     if n == 0 {
         return None;
@@ -396,6 +405,20 @@ mod tests {
         assert!(close(test.p_value, 0.013_24, 1e-4), "{}", test.p_value);
         assert_eq!(paired_t_test(&a, &a).unwrap().p_value, 1.0);
         assert_eq!(paired_t_test(&[1.0], &[2.0]), None);
+    }
+
+    #[test]
+    fn differences_equal_up_to_rounding_have_no_spread() {
+        // Both seeds lose 0.5 points; in floats the two differences are
+        // -0.4999999999999858 and -0.5, a spread of rounding only.
+        let (a, b) = ([77.35000000000001, 76.9875], [77.85, 77.4875]);
+        assert!(sample_std(&[a[0] - b[0], a[1] - b[1]]).unwrap() > 0.0);
+        let test = paired_t_test(&a, &b).unwrap();
+        assert_eq!((test.p_value, test.statistic), (0.0, f64::NEG_INFINITY));
+        // For the signed-rank test they tie: each takes the average rank 1.5.
+        assert_eq!(wilcoxon_signed_rank(&a, &b).unwrap().statistic, 0.0);
+        let (c, d) = ([77.35000000000001, 77.4875], [77.85, 76.9875]);
+        assert_eq!(wilcoxon_signed_rank(&c, &d).unwrap().statistic, 1.5);
     }
 
     #[test]
