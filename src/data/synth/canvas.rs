@@ -326,20 +326,7 @@ impl Shape {
                 |(a, b, c, d), &(x, y)| (a.min(x), b.max(x), c.min(y), d.max(y)),
             ),
             Shape::Ring { c, r, .. } => (c.0 - r.0, c.0 + r.0, c.1 - r.1, c.1 + r.1),
-            Shape::Cut {
-                shape,
-                line,
-                wave,
-                keep_above,
-            } => {
-                let (u0, u1, v0, v1) = shape.bounds();
-                let reach = wave.0.abs();
-                if *keep_above {
-                    (u0, u1, v0, v1.min(line + reach))
-                } else {
-                    (u0, u1, v0.max(line - reach), v1)
-                }
-            }
+            Shape::Cut { shape, .. } => shape.bounds(),
         }
     }
 }
