@@ -3,6 +3,7 @@
 //! database. [`Experiment::load`] validates a file (every error names file,
 //! line and column) and [`Experiment::plan`] expands it into run identities.
 
+use crate::data::synth::{Difficulty, SynthConfig};
 use crate::device::DeviceChoice;
 use crate::registry::{Diagnostic, Hyper, Location, Registry, Variant};
 use serde::{Deserialize, Serialize};
@@ -75,6 +76,7 @@ struct DatasetFile {
     count: Option<Spanned<u32>>,
     size: Option<Spanned<u32>>,
     seed: Option<Spanned<u64>>,
+    difficulty: Option<Spanned<Difficulty>>,
     /// This dataset's proportions instead of the file's (the paper uses
     /// other ones on LFWA than on CelebA and MAAD).
     proportions: Option<Spanned<Vec<Spanned<f64>>>>,
@@ -122,7 +124,7 @@ impl Profile {
 }
 
 /// Where a run's images come from.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "lowercase")]
 pub enum DatasetSpec {
     Celeba {
@@ -139,6 +141,10 @@ pub enum DatasetSpec {
         count: u32,
         size: u32,
         seed: u64,
+        /// `None`: the defaults. Left out of the identity then, so that
+        /// experiments written before the setting existed keep their runs.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        difficulty: Option<Difficulty>,
     },
 }
 
@@ -148,14 +154,23 @@ impl DatasetSpec {
         serde_json::to_string(self).expect("plain data serializes")
     }
 
-    /// A short label for tables: `synthetic(200x32px,seed0)`, `celeba`.
+    /// A short label for tables: `synthetic(200x32px,seed0)`, with any
+    /// difficulty setting that differs from the default
+    /// (`synthetic(200x32px,seed0,noise=0.1)`), `celeba`.
     pub fn label(&self) -> String {
         match self {
             DatasetSpec::Celeba { .. } => "celeba".into(),
             DatasetSpec::Lfwa { .. } => "lfwa".into(),
             DatasetSpec::Maad { .. } => "maad".into(),
-            DatasetSpec::Synthetic { count, size, seed } => {
-                format!("synthetic({count}x{size}px,seed{seed})")
+            DatasetSpec::Synthetic {
+                count,
+                size,
+                seed,
+                difficulty,
+            } => {
+                let changes = difficulty.as_ref().map(Difficulty::changes);
+                let changes: String = changes.iter().flatten().map(|c| format!(",{c}")).collect();
+                format!("synthetic({count}x{size}px,seed{seed}{changes})")
             }
         }
     }
@@ -558,6 +573,7 @@ impl Checker<'_> {
                 d.count.as_ref().map(Spanned::span),
                 d.size.as_ref().map(Spanned::span),
                 d.seed.as_ref().map(Spanned::span),
+                d.difficulty.as_ref().map(Spanned::span),
             ];
             let spec = match d.kind.get_ref().as_str() {
                 "synthetic" => {
@@ -577,15 +593,27 @@ impl Checker<'_> {
                         let span = d.size.as_ref().map_or(dataset.span(), |s| s.span());
                         self.error(span, format!("`size` {size}: expected 16 to 512 pixels"));
                     }
+                    let seed = d.seed.as_ref().map_or(0, |s| *s.get_ref());
+                    let difficulty = d.difficulty.as_ref().and_then(|given| {
+                        let config = SynthConfig {
+                            difficulty: given.get_ref().clone(),
+                            ..SynthConfig::default()
+                        };
+                        if let Err(err) = config.validate() {
+                            self.error(given.span(), err.to_string());
+                        }
+                        (config.difficulty != Difficulty::default()).then_some(config.difficulty)
+                    });
                     Some(DatasetSpec::Synthetic {
                         count,
                         size,
-                        seed: d.seed.as_ref().map_or(0, |s| *s.get_ref()),
+                        seed,
+                        difficulty,
                     })
                 }
                 kind @ ("celeba" | "lfwa" | "maad") => {
                     if let Some(extra) = synthetic_keys.into_iter().flatten().next() {
-                        self.error(extra, format!("`count`, `size` and `seed` belong to synthetic datasets, not {kind}"));
+                        self.error(extra, format!("`count`, `size`, `seed` and `difficulty` belong to synthetic datasets, not {kind}"));
                     }
                     match &d.path {
                         None => {

@@ -76,13 +76,19 @@ pub fn open(spec: &DatasetSpec, artifacts: &Path) -> Result<Dataset> {
         DatasetSpec::Celeba { path } => (Format::Celeba, path.clone()),
         DatasetSpec::Lfwa { path } => (Format::Lfwa, path.clone()),
         DatasetSpec::Maad { path } => (Format::Maad, path.clone()),
-        DatasetSpec::Synthetic { count, size, seed } => (
+        DatasetSpec::Synthetic {
+            count,
+            size,
+            seed,
+            difficulty,
+        } => (
             Format::Celeba,
             synthetic(
                 &SynthConfig {
                     count: *count,
                     size: *size,
                     seed: *seed,
+                    difficulty: difficulty.clone().unwrap_or_default(),
                     ..SynthConfig::default()
                 },
                 artifacts,

@@ -161,6 +161,53 @@ fn sweeps_expand_into_named_variants_with_their_own_hashes() {
 }
 
 #[test]
+fn synthetic_difficulty_is_part_of_the_dataset_identity_and_reaches_the_generator() {
+    let small = format!("{MINIMAL}count = 20\nsize = 16\n");
+    let plain = parse(&small).unwrap();
+    // Identities of experiments that do not set it are unchanged.
+    assert_eq!(
+        plain.datasets[0].canonical(),
+        r#"{"kind":"synthetic","count":20,"size":16,"seed":0}"#
+    );
+    let spelled_out = parse(&format!("{small}difficulty = {{ noise = 0.04 }}\n")).unwrap();
+    assert_eq!(spelled_out.datasets, plain.datasets);
+
+    let harder = parse(&format!(
+        "{small}difficulty = {{ noise = 0.1, clutter = 12 }}\n"
+    ))
+    .unwrap();
+    assert_ne!(harder.plan()[0].id, plain.plan()[0].id);
+    assert_eq!(
+        harder.datasets[0].label(),
+        "synthetic(20x16px,seed0,clutter=12,noise=0.1)"
+    );
+    let artifacts = tempfile::tempdir().unwrap();
+    let dataset = ablate::train::data::open(&harder.datasets[0], artifacts.path()).unwrap();
+    let written = std::fs::read_to_string(dataset.root.join("synth.toml")).unwrap();
+    assert!(
+        written.contains("noise = 0.1") && written.contains("clutter = 12"),
+        "{written}"
+    );
+
+    let err = parse(&format!("{small}difficulty = {{ label_noise = 0.9 }}\n")).unwrap_err();
+    assert!(
+        err.contains("exp.toml:10:14") && err.contains("label_noise"),
+        "{err}"
+    );
+    let err = parse(&format!("{small}difficulty = {{ fog = 1 }}\n")).unwrap_err();
+    assert!(
+        err.contains("exp.toml:10:") && err.contains("unknown field `fog`"),
+        "{err}"
+    );
+    let err = parse(&MINIMAL.replace(
+        "kind = \"synthetic\"",
+        "kind = \"celeba\"\npath = \"x\"\ndifficulty = { noise = 0.1 }",
+    ))
+    .unwrap_err();
+    assert!(err.contains("belong to synthetic datasets"), "{err}");
+}
+
+#[test]
 fn dry_run_prints_the_plan_and_stage1_savings_without_a_database() {
     // smoke: 3 variants x 2 proportions x 2 seeds; SPL R and SPL-Net have a
     // stage 1 per seed (2 x 2 = 4 trainings) for 8 runs.

@@ -25,6 +25,7 @@ const DATASET: DatasetSpec = DatasetSpec::Synthetic {
     count: 24,
     size: 32,
     seed: 0,
+    difficulty: None,
 };
 
 fn registry() -> &'static Registry {

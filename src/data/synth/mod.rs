@@ -95,8 +95,24 @@ impl Default for Difficulty {
     }
 }
 
+impl Difficulty {
+    /// `key=value` for every setting that differs from the default, by key.
+    pub fn changes(&self) -> Vec<String> {
+        let table = |d: &Difficulty| match toml::Value::try_from(d) {
+            Ok(toml::Value::Table(table)) => table,
+            _ => toml::Table::new(),
+        };
+        let (given, default) = (table(self), table(&Difficulty::default()));
+        given
+            .iter()
+            .filter(|(key, value)| default.get(*key) != Some(*value))
+            .map(|(key, value)| format!("{key}={value}"))
+            .collect()
+    }
+}
+
 impl SynthConfig {
-    fn validate(&self) -> Result<()> {
+    pub fn validate(&self) -> Result<()> {
         let d = &self.difficulty;
         let checks = [
             (self.count >= 1, "count must be at least 1"),
