@@ -77,8 +77,9 @@ pub fn paired_t_test(a: &[f64], b: &[f64]) -> Option<PairedTest> {
 }
 
 /// Two-sided Wilcoxon signed-rank test of `a` against `b`. Zero differences
-/// are dropped; exact distribution without ties up to 25 pairs, else the
-/// normal approximation with tie correction. `None` when no pair differs.
+/// are dropped; up to 25 pairs the exact distribution over the observed
+/// (possibly tied) ranks, else the normal approximation with tie correction.
+/// `None` when no pair differs.
 pub fn wilcoxon_signed_rank(a: &[f64], b: &[f64]) -> Option<PairedTest> {
     let (mut diffs, _) = paired_differences(a, b);
     diffs.retain(|d| *d != 0.0);
@@ -94,13 +95,8 @@ pub fn wilcoxon_signed_rank(a: &[f64], b: &[f64]) -> Option<PairedTest> {
         .filter(|(d, _)| **d > 0.0)
         .map(|(_, r)| r)
         .sum();
-    let has_ties = ranks.iter().any(|r| r.fract() != 0.0) || {
-        let mut sorted = magnitudes.clone();
-        sorted.sort_by(f64::total_cmp);
-        sorted.windows(2).any(|w| w[0] == w[1])
-    };
-    let p_value = if !has_ties && n <= 25 {
-        exact_signed_rank_p(n, w_plus)
+    let p_value = if n <= 25 {
+        exact_signed_rank_p(&ranks, w_plus)
     } else {
         let nf = n as f64;
         let expected = nf * (nf + 1.0) / 4.0;
@@ -155,21 +151,22 @@ fn tie_groups(values: &[f64]) -> Vec<f64> {
         .collect()
 }
 
-/// Exact two-sided p of W+ for n untied pairs: counts the 2^n sign patterns
-/// by their rank sums.
-fn exact_signed_rank_p(n: usize, w_plus: f64) -> f64 {
-    let max_sum = n * (n + 1) / 2;
+/// Exact two-sided p of W+ given the ranks (average ranks where tied):
+/// counts the 2^n sign patterns by their rank sums, in half-rank units.
+fn exact_signed_rank_p(ranks: &[f64], w_plus: f64) -> f64 {
+    let weights: Vec<usize> = ranks.iter().map(|r| (2.0 * r).round() as usize).collect();
+    let max_sum: usize = weights.iter().sum();
     let mut counts = vec![0f64; max_sum + 1];
     counts[0] = 1.0;
-    for rank in 1..=n {
-        for sum in (rank..=max_sum).rev() {
-            counts[sum] += counts[sum - rank];
+    for &weight in &weights {
+        for sum in (weight..=max_sum).rev() {
+            counts[sum] += counts[sum - weight];
         }
     }
-    let total = 2f64.powi(n as i32);
-    let w = w_plus.round() as usize;
-    let lower: f64 = counts[..=w.min(max_sum)].iter().sum::<f64>() / total;
-    let upper: f64 = counts[w.min(max_sum)..].iter().sum::<f64>() / total;
+    let total = 2f64.powi(ranks.len() as i32);
+    let w = ((2.0 * w_plus).round() as usize).min(max_sum);
+    let lower: f64 = counts[..=w].iter().sum::<f64>() / total;
+    let upper: f64 = counts[w..].iter().sum::<f64>() / total;
     (2.0 * lower.min(upper)).min(1.0)
 }
 
@@ -435,9 +432,14 @@ mod tests {
         let test = wilcoxon_signed_rank(&d, &zeros).unwrap();
         assert_eq!(test.statistic, 30.0);
         assert!(close(test.p_value, 28.0 / 256.0, 1e-12), "{}", test.p_value);
-        // Ties use the normal approximation and stay a probability.
+        // Ties are exact too, over the tied ranks: |d| = 1, 1, 2, 1 rank
+        // 2, 2, 4, 2 and W+ = 8; 4 of the 16 sign patterns reach 8 or more.
         let tied = wilcoxon_signed_rank(&[1.0, 1.0, 2.0, -1.0], &[0.0; 4]).unwrap();
-        assert!((0.0..=1.0).contains(&tied.p_value));
+        assert_eq!((tied.statistic, tied.p_value), (8.0, 0.5));
+        // Above 25 pairs: the normal approximation, with its tie correction.
+        let many: Vec<f64> = (1..=30).map(|i| f64::from(i % 7) - 2.5).collect();
+        let approximate = wilcoxon_signed_rank(&many, &[0.0; 30]).unwrap();
+        assert!((0.0..=1.0).contains(&approximate.p_value));
         assert_eq!(wilcoxon_signed_rank(&[1.0, 2.0], &[1.0, 2.0]), None);
     }
 
