@@ -422,7 +422,8 @@ impl Canvas {
             .extend((x0..=x1).map(|x| frame.column_terms(x as f32 + 0.5)));
         for y in y0..=y1 {
             let centre = y as f32 + 0.5;
-            let Some((possible, sure)) = shape.spans(&frame.row_line(centre)) else {
+            let line = frame.row_line(centre);
+            let Some((possible, sure)) = shape.spans(&line) else {
                 continue;
             };
             // From offsets to pixel indices: a pixel wider where the shape may
@@ -435,10 +436,9 @@ impl Canvas {
             let sure = sure.map_or(1.0..=0.0, |(a, b)| {
                 (frame.cx + a - 0.5).ceil()..=(frame.cx + b - 0.5).floor()
             });
-            let (row_u, row_v) = frame.row_terms(centre);
             for x in first..=last as usize {
                 let column = self.columns[x - x0];
-                let (u, v) = (column.0 + row_u, column.1 + row_v);
+                let (u, v) = (column.0 + line.u, column.1 + line.v);
                 if !sure.contains(&(x as f32)) && !shape.contains(u, v) {
                     continue;
                 }
